@@ -1,4 +1,4 @@
-"""Benchmark: the course's ``utils.sampling.estimate_llc`` vs devinterp 2.0.1 on the same LLC problem.
+"""Benchmark: the course's ``utils.llc.estimate_llc`` vs devinterp 2.0.1 on the same LLC problem.
 
 Problem: a tanh MLP 16-128-4 (2,692 parameters) trained on a teacher task with n = 10,000
 samples; 4 chains x 500 draws, minibatch 256, the same step size, localization and nbeta,
@@ -38,7 +38,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from utils.sampling import estimate_llc  # noqa: E402
+from utils.llc import estimate_llc  # noqa: E402
 
 VENV = ROOT / "bench" / ".venv-devinterp"
 N, D_IN, HIDDEN, D_OUT = 10_000, 16, 128, 4

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from utils import ising
+from utils import ising, ising_exact, mcmc
 
 # ------------------------------------------------------------------------------------------------
 # Exact formulas, checked against independent facts
@@ -17,23 +17,23 @@ from utils import ising
 
 def test_critical_temperature_is_self_dual_point() -> None:
     # Kramers-Wannier duality: sinh(2 / T_c) = 1.
-    assert ising.T_C == pytest.approx(2.269185314213022, rel=1e-14)
-    assert math.sinh(2 / ising.T_C) == pytest.approx(1.0, rel=1e-14)
+    assert ising_exact.T_C == pytest.approx(2.269185314213022, rel=1e-14)
+    assert math.sinh(2 / ising_exact.T_C) == pytest.approx(1.0, rel=1e-14)
 
 
 def test_onsager_energy_at_tc_is_minus_sqrt2() -> None:
-    assert ising.onsager_energy(ising.T_C) == pytest.approx(-math.sqrt(2), abs=1e-9)
+    assert ising_exact.onsager_energy(ising_exact.T_C) == pytest.approx(-math.sqrt(2), abs=1e-9)
     # continuous through T_c (the elliptic integral diverges, its prefactor vanishes)
     for eps in (1e-3, 1e-6):
-        assert ising.onsager_energy(ising.T_C * (1 - eps)) == pytest.approx(-math.sqrt(2), abs=20 * eps)
-        assert ising.onsager_energy(ising.T_C * (1 + eps)) == pytest.approx(-math.sqrt(2), abs=20 * eps)
+        assert ising_exact.onsager_energy(ising_exact.T_C * (1 - eps)) == pytest.approx(-math.sqrt(2), abs=20 * eps)
+        assert ising_exact.onsager_energy(ising_exact.T_C * (1 + eps)) == pytest.approx(-math.sqrt(2), abs=20 * eps)
 
 
 def test_onsager_energy_high_temperature_series() -> None:
     # ln Z / N = ln 2 + 2 ln cosh(b) + t^4 + 2 t^6 + ...  =>  u = -2t - 4t^3 - 8t^5 + O(t^7), t = tanh(1/T)
     for T in (30.0, 100.0):
         t = math.tanh(1 / T)
-        u = ising.onsager_energy(T)
+        u = ising_exact.onsager_energy(T)
         assert (u + 2 * t + 4 * t**3) / t**5 == pytest.approx(-8.0, abs=0.05)
 
 
@@ -41,49 +41,49 @@ def test_onsager_low_temperature_series() -> None:
     # one flipped spin costs dE = 8:  u = -2 + 8 e^{-8b},  M = 1 - 2 e^{-8b},  c = 64 b^2 e^{-8b}  (+ O(e^{-12b}))
     T = 0.5
     x = math.exp(-8 / T)
-    assert (ising.onsager_energy(T) + 2) / (8 * x) == pytest.approx(1.0, abs=0.003)
-    assert (1 - ising.onsager_magnetization(T)) / (2 * x) == pytest.approx(1.0, abs=0.003)
-    assert ising.onsager_specific_heat(T) / (64 * x / T**2) == pytest.approx(1.0, abs=0.003)
-    assert ising.onsager_energy(0.05) == pytest.approx(-2.0, abs=1e-12)
-    assert ising.onsager_magnetization(0.05) == pytest.approx(1.0, abs=1e-12)
+    assert (ising_exact.onsager_energy(T) + 2) / (8 * x) == pytest.approx(1.0, abs=0.003)
+    assert (1 - ising_exact.onsager_magnetization(T)) / (2 * x) == pytest.approx(1.0, abs=0.003)
+    assert ising_exact.onsager_specific_heat(T) / (64 * x / T**2) == pytest.approx(1.0, abs=0.003)
+    assert ising_exact.onsager_energy(0.05) == pytest.approx(-2.0, abs=1e-12)
+    assert ising_exact.onsager_magnetization(0.05) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_onsager_magnetization_vanishes_above_tc_and_has_beta_one_eighth() -> None:
-    T = np.array([ising.T_C, 2.5, 3.0, 10.0])
-    assert np.all(ising.onsager_magnetization(T) == 0)
+    T = np.array([ising_exact.T_C, 2.5, 3.0, 10.0])
+    assert np.all(ising_exact.onsager_magnetization(T) == 0)
     t = np.logspace(-7, -4, 12)  # reduced temperature 1 - T / T_c
-    M = ising.onsager_magnetization(ising.T_C * (1 - t))
+    M = ising_exact.onsager_magnetization(ising_exact.T_C * (1 - t))
     slope = np.polyfit(np.log(t), np.log(M), 1)[0]
     assert slope == pytest.approx(1 / 8, abs=2e-4)
-    assert ising.EXPONENTS["beta"] == 1 / 8
+    assert ising_exact.EXPONENTS["beta"] == 1 / 8
 
 
 def test_onsager_specific_heat_is_derivative_of_energy() -> None:
     T = np.array([0.8, 1.5, 2.0, 2.2, 2.3, 2.6, 4.0])
     h = 1e-5
-    numeric = (ising.onsager_energy(T + h) - ising.onsager_energy(T - h)) / (2 * h)
-    np.testing.assert_allclose(ising.onsager_specific_heat(T), numeric, rtol=1e-6)
+    numeric = (ising_exact.onsager_energy(T + h) - ising_exact.onsager_energy(T - h)) / (2 * h)
+    np.testing.assert_allclose(ising_exact.onsager_specific_heat(T), numeric, rtol=1e-6)
 
 
 def test_onsager_specific_heat_log_divergence_amplitude() -> None:
     # c ~ -(8/pi) b_c^2 ln|1 - T/T_c| on both sides of T_c (Onsager 1944)
-    amplitude = 8 / math.pi / ising.T_C**2
+    amplitude = 8 / math.pi / ising_exact.T_C**2
     for sign in (-1, 1):
-        c_near = ising.onsager_specific_heat(ising.T_C * (1 + sign * 1e-7))
-        c_far = ising.onsager_specific_heat(ising.T_C * (1 + sign * 1e-5))
+        c_near = ising_exact.onsager_specific_heat(ising_exact.T_C * (1 + sign * 1e-7))
+        c_far = ising_exact.onsager_specific_heat(ising_exact.T_C * (1 + sign * 1e-5))
         assert (c_near - c_far) / math.log(1e2) == pytest.approx(amplitude, rel=2e-3)
-    assert ising.onsager_specific_heat(ising.T_C) == math.inf
+    assert ising_exact.onsager_specific_heat(ising_exact.T_C) == math.inf
 
 
 def test_exact_functions_accept_arrays_and_reject_bad_T() -> None:
-    out = ising.onsager_energy(np.array([1.0, 2.0]))
+    out = ising_exact.onsager_energy(np.array([1.0, 2.0]))
     assert isinstance(out, np.ndarray) and out.shape == (2,)
-    assert isinstance(ising.onsager_magnetization(1.0), float)
+    assert isinstance(ising_exact.onsager_magnetization(1.0), float)
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="T must be"):
-            ising.onsager_energy(bad)
+            ising_exact.onsager_energy(bad)
         with pytest.raises(ValueError, match="T must be"):
-            ising.onsager_magnetization(bad)
+            ising_exact.onsager_magnetization(bad)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -165,11 +165,11 @@ def test_autocorrelation_time_of_ar1_process() -> None:
     # x_t = rho x_{t-1} + noise has rho(t) = rho^t and tau_int = (1 + rho) / (2 (1 - rho))
     rho = 0.8
     x = lfilter([1.0], [1.0, -rho], np.random.default_rng(3).normal(size=200_000))
-    np.testing.assert_allclose(ising.autocorrelation(x, 3), rho ** np.arange(4), atol=0.01)
-    assert ising.integrated_autocorrelation_time(x) == pytest.approx((1 + rho) / (2 * (1 - rho)), rel=0.05)
+    np.testing.assert_allclose(mcmc.autocorrelation(x, 3), rho ** np.arange(4), atol=0.01)
+    assert mcmc.integrated_autocorrelation_time(x) == pytest.approx((1 + rho) / (2 * (1 - rho)), rel=0.05)
     iid = np.random.default_rng(4).normal(size=40_000)
-    assert ising.integrated_autocorrelation_time(iid) == pytest.approx(0.5, abs=0.05)
-    assert ising.binned_error(iid, 40) == pytest.approx(1 / math.sqrt(iid.size), rel=0.3)
+    assert mcmc.integrated_autocorrelation_time(iid) == pytest.approx(0.5, abs=0.05)
+    assert mcmc.binned_error(iid, 40) == pytest.approx(1 / math.sqrt(iid.size), rel=0.3)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_samplers_match_exact_enumeration_on_4x4(algorithm: str, T: float) -> No
     exact = _exact_l4(T)
     obs = ising.sample_observables(4, T, n_samples=40_000, burnin=100, algorithm=algorithm, seed=11)
     for key, x in (("e", obs.e[0]), ("m", obs.m[0]), ("m2", obs.m[0] ** 2)):
-        err = float(ising.binned_error(x, 40))
+        err = float(mcmc.binned_error(x, 40))
         assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
 
 
@@ -204,38 +204,38 @@ def test_metropolis_matches_onsager_and_yang_away_from_tc() -> None:
     # finite-size corrections (exponentially small in L / xi) are far below the statistical errors.
     T = np.array([1.5, 2.0, 3.5])
     obs = ising.sample_observables(32, T, n_samples=1500, burnin=300, seed=5)
-    e_err = ising.binned_error(obs.e)
-    m_err = ising.binned_error(obs.m)
+    e_err = mcmc.binned_error(obs.e)
+    m_err = mcmc.binned_error(obs.m)
     FINITE_SIZE = 2e-3
-    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising.onsager_energy(T)), 5 * e_err + FINITE_SIZE)
-    np.testing.assert_array_less(np.abs(obs.m.mean(1) - ising.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE)
+    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.onsager_energy(T)), 5 * e_err + FINITE_SIZE)
+    np.testing.assert_array_less(np.abs(obs.m.mean(1) - ising_exact.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE)
     # above T_c, M = 0 and |m| of a finite lattice is O(sqrt(chi T) / L): small
     assert obs.m[2].mean() < 0.1
 
 
 def test_metropolis_and_wolff_agree_near_tc() -> None:
-    T = np.array([2.1, ising.T_C, 2.5])
+    T = np.array([2.1, ising_exact.T_C, 2.5])
     a = ising.sample_observables(16, T, n_samples=3000, burnin=300, algorithm="metropolis", seed=1)
     b = ising.sample_observables(16, T, n_samples=3000, burnin=100, algorithm="wolff", seed=2)
     for x, y in ((a.e, b.e), (a.m, b.m), (a.m**2, b.m**2)):
-        err = np.hypot(ising.binned_error(x), ising.binned_error(y))
+        err = np.hypot(mcmc.binned_error(x), mcmc.binned_error(y))
         np.testing.assert_array_less(np.abs(x.mean(1) - y.mean(1)), 5 * err)
     # and both energies agree with the exact energy of the finite 16 x 16 lattice (Kaufman 1949)
-    exact = ising.finite_lattice_energy(16, T)
+    exact = ising_exact.finite_lattice_energy(16, T)
     for obs in (a, b):
-        np.testing.assert_array_less(np.abs(obs.e.mean(1) - exact), 5 * ising.binned_error(obs.e))
+        np.testing.assert_array_less(np.abs(obs.e.mean(1) - exact), 5 * mcmc.binned_error(obs.e))
 
 
-@pytest.mark.parametrize("T", [0.5, 1.8, ising.T_C, 2.5, 10.0])
+@pytest.mark.parametrize("T", [0.5, 1.8, ising_exact.T_C, 2.5, 10.0])
 def test_finite_lattice_energy_matches_enumeration(T: float) -> None:
-    assert ising.finite_lattice_energy(4, T) == pytest.approx(_exact_l4(T)["e"], abs=1e-8)
+    assert ising_exact.finite_lattice_energy(4, T) == pytest.approx(_exact_l4(T)["e"], abs=1e-8)
 
 
 def test_finite_lattice_energy_tends_to_onsager() -> None:
     T = np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(ising.finite_lattice_energy(256, T), ising.onsager_energy(T), atol=1e-8)
+    np.testing.assert_allclose(ising_exact.finite_lattice_energy(256, T), ising_exact.onsager_energy(T), atol=1e-8)
     # at T_c the finite-size shift is O(1/L): L (u_L - u_inf) converges
-    shift = [L * (ising.finite_lattice_energy(L, ising.T_C) + math.sqrt(2)) for L in (256, 1024)]
+    shift = [L * (ising_exact.finite_lattice_energy(L, ising_exact.T_C) + math.sqrt(2)) for L in (256, 1024)]
     assert shift[0] == pytest.approx(shift[1], abs=1e-3)
     assert shift[1] < 0
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from utils import models
 from utils import signal as sig
 
 
@@ -141,14 +142,14 @@ def test_wide_networks_match_theory(sw: float, sb: float) -> None:
     # infinite-width length map, and of c^l within 0.05 of the correlation map (in the chaotic
     # phase finite-width corrections pull c^l down by ~0.03 at this width)
     flow = sig.kernel_flow(1.0, 0.5, sw, sb, depth=10)
-    emp = sig.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, n_networks=16, seed=0)
+    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, n_networks=16, seed=0)
     assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
     assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
 
 
 def test_relu_length_fluctuations_exact_finite_width() -> None:
     width, depth = 64, 5
-    emp = sig.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=3000, seed=3)
+    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=3000, seed=3)
     ratio = emp.q[:, 1:].var(0) / emp.q[:, 1:].mean(0) ** 2
     exact = sig.relu_length_fluctuations(np.arange(1, depth + 1), width)
     assert np.max(np.abs(ratio / exact - 1)) < 0.15  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
@@ -156,9 +157,9 @@ def test_relu_length_fluctuations_exact_finite_width() -> None:
 
 
 def test_propagate_is_deterministic_by_seed() -> None:
-    a = sig.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    b = sig.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    c = sig.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=8)
+    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
+    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
+    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=8)
     assert np.array_equal(a.q, b.q) and np.array_equal(a.c, b.c)
     assert not np.array_equal(a.q, c.q)
 
@@ -166,7 +167,7 @@ def test_propagate_is_deterministic_by_seed() -> None:
 def test_parallel_mlp_models_are_independent() -> None:
     import torch
 
-    model = sig.ParallelMLP([1.0, 2.0], in_dim=3, width=5, depth=2, seed=0)
+    model = models.ParallelMLP([1.0, 2.0], in_dim=3, width=5, depth=2, seed=0)
     x = torch.randn(4, 3)
     out = model(x)
     assert out.shape == (2, 4, 1)
@@ -192,16 +193,16 @@ def test_bad_input_errors_name_the_argument() -> None:
     with pytest.raises(ValueError, match="c"):
         sig.correlation_map(1.5, 1.0, 1.0, 0.0)
     with pytest.raises(ValueError, match="width"):
-        sig.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1)
+        models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1)
     with pytest.raises(ValueError, match="sigma_b"):
         sig.critical_sigma_w(-0.2)
     with pytest.raises(ValueError, match="sigma_w"):
-        sig.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1)
+        models.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1)
 
 
 def test_relu_log_length_variance_exact_finite_width() -> None:
     width, depth = 32, 8
-    emp = sig.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=2000, seed=4)
+    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=2000, seed=4)
     var = np.log(emp.q[:, 1:]).var(0)
     exact = sig.relu_log_length_variance(np.arange(1, depth + 1), width)
     assert np.max(np.abs(var / exact - 1)) < 0.1  # 2000 networks: sampling error of a variance ~ 3 %

@@ -69,3 +69,11 @@ def check_array(name: str, value: Any, *, nonnegative: bool = False, meaning: st
         what = f" ({meaning})" if meaning else ""
         raise ValueError(f"{name}{what} must be >= 0, got {value!r}")
     return arr
+
+
+def check_samples(x: Any, name: str = "x") -> np.ndarray:
+    """Return samples (along the last axis, at least 2 of them) as a float ndarray, or raise naming ``name``."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim < 1 or arr.shape[-1] < 2:
+        raise ValueError(f"{name} must have at least 2 samples along its last axis, got shape {arr.shape}")
+    return arr

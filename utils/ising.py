@@ -1,4 +1,7 @@
-"""The 2D Ising model: samplers, observables, exact results (chapters 3-4).
+"""The 2D Ising model: samplers and observables (chapters 3-4).
+
+The exact results (Onsager, Yang, Kaufman) are in :mod:`utils.ising_exact`; general
+Markov-chain statistics (binned errors, autocorrelation times) in :mod:`utils.mcmc`.
 
 Conventions: square ``L x L`` lattice with periodic boundaries, coupling ``J = 1``,
 ``k_B = 1``, no field, energy ``E = -sum_<ij> s_i s_j`` over nearest-neighbour pairs, so the
@@ -21,21 +24,13 @@ a temperature's samples do not depend on which other temperatures are in the bat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from scipy.special import ellipe, ellipk, logsumexp
 
-from ._validate import check_choice, check_int, check_real
-
-#: The exact critical temperature of the square-lattice Ising model, ``2 / ln(1 + sqrt 2)`` (Onsager).
-T_C: float = 2.0 / math.log(1.0 + math.sqrt(2.0))
-
-#: The exact critical exponents of the 2D Ising universality class.
-EXPONENTS: dict[str, float] = {"beta": 1 / 8, "nu": 1.0, "gamma": 7 / 4, "alpha": 0.0, "eta": 1 / 4, "delta": 15.0}
+from ._validate import check_choice, check_int, check_samples
 
 ALGORITHMS = ("metropolis", "wolff")
 STARTS = ("ordered", "random")
@@ -386,16 +381,9 @@ def block_spin(spins: np.ndarray, b: int = 2) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-def _samples(x: np.ndarray, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim < 1 or arr.shape[-1] < 2:
-        raise ValueError(f"{name} must have at least 2 samples along its last axis, got shape {arr.shape}")
-    return arr
-
-
 def susceptibility(m: np.ndarray, T: float | np.ndarray, L: int) -> np.ndarray:
     """Susceptibility per spin ``L^2 (<m^2> - <|m|>^2) / T`` from ``|m|`` samples (last axis) (chapter 3)."""
-    m = _samples(m, "m")
+    m = check_samples(m, "m")
     L = check_int("L", L, minimum=1)
     T = np.asarray(T, dtype=np.float64)
     if np.any(T <= 0):
@@ -405,7 +393,7 @@ def susceptibility(m: np.ndarray, T: float | np.ndarray, L: int) -> np.ndarray:
 
 def specific_heat(e: np.ndarray, T: float | np.ndarray, L: int) -> np.ndarray:
     """Specific heat per spin ``L^2 (<e^2> - <e>^2) / T^2`` from energy-per-spin samples (chapter 3)."""
-    e = _samples(e, "e")
+    e = check_samples(e, "e")
     L = check_int("L", L, minimum=1)
     T = np.asarray(T, dtype=np.float64)
     if np.any(T <= 0):
@@ -419,163 +407,8 @@ def binder_cumulant(m: np.ndarray) -> np.ndarray:
     ``U4 -> 2/3`` in the ordered phase (``m`` concentrated at +-m0) and ``-> 0`` in the
     disordered phase (``m`` Gaussian); curves for different ``L`` cross near ``T_C``.
     """
-    m = _samples(m, "m")
+    m = check_samples(m, "m")
     m2 = np.mean(m**2, axis=-1)
     if np.any(m2 == 0):
         raise ValueError("m must not be identically zero (the Binder cumulant divides by <m^2>^2)")
     return 1.0 - np.mean(m**4, axis=-1) / (3.0 * m2**2)
-
-
-def binned_error(x: np.ndarray, n_bins: int = 20) -> np.ndarray:
-    """Standard error of the mean over the last axis from ``n_bins`` consecutive bin means (chapter 3).
-
-    Binning makes the error bar honest for correlated Markov-chain samples as long as each bin
-    is much longer than the autocorrelation time.
-    """
-    x = _samples(x, "x")
-    n_bins = check_int("n_bins", n_bins, minimum=2)
-    n = x.shape[-1] - x.shape[-1] % n_bins
-    if n < n_bins:
-        raise ValueError(f"need at least n_bins={n_bins} samples, got {x.shape[-1]}")
-    means = x[..., :n].reshape(*x.shape[:-1], n_bins, n // n_bins).mean(axis=-1)
-    return means.std(axis=-1, ddof=1) / math.sqrt(n_bins)
-
-
-def autocorrelation(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
-    """Normalised autocorrelation ``rho(t)``, ``t = 0..max_lag``, of a 1D time series (chapter 3)."""
-    x = _samples(x, "x")
-    if x.ndim != 1:
-        raise ValueError(f"x must be 1D, got shape {x.shape}")
-    n = x.size
-    max_lag = n - 1 if max_lag is None else check_int("max_lag", max_lag, minimum=0)
-    if max_lag >= n:
-        raise ValueError(f"max_lag must be < len(x)={n}, got {max_lag}")
-    d = x - x.mean()
-    var = np.dot(d, d) / n
-    if var == 0:
-        raise ValueError("x is constant: its autocorrelation is undefined")
-    size = 1 << (2 * n - 1).bit_length()
-    f = np.fft.rfft(d, size)
-    acov = np.fft.irfft(f * np.conj(f), size)[: max_lag + 1] / n
-    return acov / var
-
-
-def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
-    """``tau_int = 1/2 + sum_{t>=1} rho(t)``, summed up to the first window ``W >= c tau_int(W)`` (Sokal; chapter 3).
-
-    With this convention independent samples have ``tau_int = 1/2`` and the variance of the
-    mean is ``2 tau_int var(x) / n``.
-    """
-    c = check_real("c", c, positive=True)
-    rho = autocorrelation(x)
-    tau = 0.5
-    for w in range(1, rho.size):
-        tau += rho[w]
-        if w >= c * tau:
-            return float(tau)
-    return float(tau)
-
-
-# ----------------------------------------------------------------------------------------------
-# Exact results (Onsager 1944, Yang 1952)
-# ----------------------------------------------------------------------------------------------
-
-
-def _positive_T(T: float | np.ndarray) -> np.ndarray:
-    arr = np.asarray(T, dtype=np.float64)
-    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"T must be finite and > 0, got {T}")
-    return arr
-
-
-def _scalar_or_array(x: np.ndarray) -> float | np.ndarray:
-    return float(x) if x.ndim == 0 else x
-
-
-def onsager_magnetization(T: float | np.ndarray) -> float | np.ndarray:
-    """Exact spontaneous magnetization ``(1 - sinh(2/T)^-4)^(1/8)`` for ``T < T_C``, 0 above (Yang 1952)."""
-    T = _positive_T(T)
-    with np.errstate(over="ignore"):
-        x = 1.0 - np.sinh(2.0 / T) ** -4.0
-    return _scalar_or_array(np.where(T < T_C, np.clip(x, 0.0, None) ** 0.125, 0.0))
-
-
-def _elliptic_parts(T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(beta, coth 2beta, tanh^2 2beta, k^2)`` with ``k = 2 sinh 2beta / cosh^2 2beta``."""
-    beta = 1.0 / T
-    with np.errstate(over="ignore"):
-        t2 = np.tanh(2.0 * beta) ** 2
-        coth = 1.0 / np.tanh(2.0 * beta)
-        k = 2.0 * np.tanh(2.0 * beta) / np.cosh(2.0 * beta)  # = 2 sinh / cosh^2, without overflow
-    return beta, coth, t2, np.clip(k * k, 0.0, 1.0)
-
-
-def onsager_energy(T: float | np.ndarray) -> float | np.ndarray:
-    """Exact energy per spin ``-coth(2b) [1 + (2/pi)(2 tanh^2(2b) - 1) K(k)]``, ``b = 1/T`` (Onsager 1944).
-
-    ``K`` is the complete elliptic integral of the first kind with modulus
-    ``k = 2 sinh(2b) / cosh^2(2b)`` (``scipy.special.ellipk`` takes ``k^2``). At ``T_C``,
-    ``K`` diverges but its prefactor vanishes and ``u(T_C) = -sqrt 2``.
-    """
-    T = _positive_T(T)
-    _, coth, t2, k2 = _elliptic_parts(T)
-    with np.errstate(invalid="ignore"):  # the k = 1 branch (0 * inf) is discarded by np.where
-        term = np.where(k2 < 1.0, (2.0 * t2 - 1.0) * ellipk(k2), 0.0)
-    return _scalar_or_array(-coth * (1.0 + (2.0 / np.pi) * term))
-
-
-def onsager_specific_heat(T: float | np.ndarray) -> float | np.ndarray:
-    """Exact specific heat per spin ``du/dT`` (Onsager 1944); it diverges logarithmically at ``T_C``.
-
-    ``c = (4/pi) (b coth 2b)^2 [K - E - (1 - tanh^2 2b)(pi/2 + (2 tanh^2 2b - 1) K)]`` with
-    ``K, E`` the complete elliptic integrals of modulus ``k`` as in :func:`onsager_energy`;
-    ``inf`` exactly at ``T_C``.
-    """
-    T = _positive_T(T)
-    beta, coth, t2, k2 = _elliptic_parts(T)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        K = ellipk(k2)
-        E = ellipe(k2)
-        bracket = K - E - (1 - t2) * (np.pi / 2 + (2 * t2 - 1) * K)
-        c = (4 / np.pi) * (beta * coth) ** 2 * bracket
-    return _scalar_or_array(np.where(k2 < 1.0, c, np.inf))
-
-
-def _log_partition_function(L: int, K: float) -> float:
-    """``ln Z`` of the periodic ``L x L`` lattice at coupling ``K = 1/T`` (Kaufman 1949)."""
-    l = np.arange(2 * L)
-    with np.errstate(divide="ignore"):
-        gamma = np.arccosh(np.cosh(2 * K) / np.tanh(2 * K) - np.cos(np.pi * l / L))
-        gamma[0] = 2 * K + np.log(np.tanh(K))  # signed: negative above T_c
-
-        def log_cosh_prod(g: np.ndarray) -> float:  # sum of ln(2 cosh(L g / 2)), overflow-free
-            x = np.abs(L * g / 2)
-            return float(np.sum(x + np.log1p(np.exp(-2 * x))))
-
-        def log_sinh_prod(g: np.ndarray) -> tuple[float, float]:  # ln|prod 2 sinh(L g / 2)| and its sign
-            x = L * g / 2
-            return float(np.sum(np.abs(x) + np.log(-np.expm1(-2 * np.abs(x))))), float(np.prod(np.sign(x)))
-
-        odd, even = gamma[1::2], gamma[0::2]
-        s_odd, sign_odd = log_sinh_prod(odd)
-        s_even, sign_even = log_sinh_prod(even)
-        terms = np.array([log_cosh_prod(odd), s_odd, log_cosh_prod(even), s_even])
-        signs = np.array([1.0, sign_odd, 1.0, sign_even])
-        keep = np.isfinite(terms)
-    return float(L * L / 2 * np.log(2 * np.sinh(2 * K)) - np.log(2) + logsumexp(terms[keep], b=signs[keep]))
-
-
-def finite_lattice_energy(L: int, T: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
-    """Exact energy per spin of the periodic ``L x L`` lattice, ``-(1/L^2) d ln Z / d(1/T)`` (chapter 3).
-
-    ``Z`` is Kaufman's (1949) exact finite-lattice partition function; the derivative is a
-    central difference (absolute error below ``1e-7``). It tends to :func:`onsager_energy` as
-    ``L -> inf``; at ``T_C`` the finite-size shift is of order ``1/L``.
-    """
-    L = check_int("L", L, minimum=2)
-    T_arr = _positive_T(T)
-    h = 1e-5
-    out = np.array(
-        [-(_log_partition_function(L, 1 / t + h) - _log_partition_function(L, 1 / t - h)) / (2 * h * L * L) for t in T_arr.ravel()]
-    ).reshape(T_arr.shape)
-    return _scalar_or_array(out)

@@ -1,4 +1,7 @@
-"""Signal propagation in wide random networks: the kernel recursion (chapter 5).
+"""Signal propagation in wide random networks: the mean-field kernel recursion (chapter 5).
+
+Numpy only. Finite random networks in torch (``propagate``, ``ParallelMLP``) are in
+:mod:`utils.models`.
 
 A fully connected network with pre-activations ``h^l = W^l phi(h^{l-1}) + b^l``, weights
 ``W_ij ~ N(0, sigma_w^2 / N)`` and biases ``b_i ~ N(0, sigma_b^2)``. At infinite width the
@@ -34,10 +37,8 @@ from dataclasses import dataclass
 from typing import NamedTuple, Union
 
 import numpy as np
-import torch
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
-from torch import nn
 
 from ._validate import check_choice, check_int, check_real
 
@@ -427,134 +428,3 @@ def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.
     psi = digamma(k / 2)
     v = float(np.sum(p * polygamma(1, k / 2)) + np.sum(p * psi**2) - np.sum(p * psi) ** 2)
     return _as_out(ls * v, scalar)
-
-
-# ---- random networks in torch ------------------------------------------------------------
-
-_TORCH_ACTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "erf": torch.special.erf,
-    "linear": lambda x: x,
-}
-
-
-def _torch_act(activation: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    if not isinstance(activation, str):
-        raise TypeError(f"activation must be one of {ACTIVATIONS} here, got {type(activation).__name__}")
-    check_choice("activation", activation, ACTIVATIONS)
-    return _TORCH_ACTS[activation]
-
-
-@torch.no_grad()
-def propagate(
-    q0: float,
-    c0: float,
-    sigma_w: float,
-    sigma_b: float,
-    *,
-    depth: int,
-    width: int = 1000,
-    activation: str = "tanh",
-    n_networks: int = 1,
-    seed: int = 0,
-) -> KernelFlow:
-    """Measure ``q^l`` and ``c^l`` for two inputs sent through random networks (chapter 5).
-
-    Each of ``n_networks`` independent networks of ``width`` neurons per layer draws
-    ``W ~ N(0, sigma_w^2 / width)``, ``b ~ N(0, sigma_b^2)`` (seeded by ``seed``).
-    Layer 0 holds two pre-activation vectors of length ``q0`` and correlation ``c0`` in random
-    directions (drawn anew for each network);
-    ``h^l = W^l phi(h^{l-1}) + b^l``. Returns arrays of shape ``(n_networks, depth + 1)``:
-    ``q`` the first input's ``|h^l|^2 / width`` (the second's has the same law), ``c`` the
-    two inputs' empirical correlation.
-    """
-    q0 = check_real("q0", q0, positive=True)
-    c0 = check_real("c0", c0, low=-1.0, high=1.0)
-    sw, sb = _check_sigmas(sigma_w, sigma_b)
-    depth = check_int("depth", depth, minimum=0)
-    width = check_int("width", width, minimum=2)
-    n_networks = check_int("n_networks", n_networks, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
-    phi = _torch_act(activation)
-    gen = torch.Generator().manual_seed(seed)
-    # per network, two random orthonormal directions, then the input pair of length q0, correlation c0
-    qmat, rmat = torch.linalg.qr(torch.randn(n_networks, width, 2, generator=gen, dtype=torch.float64))
-    signs = torch.sign(torch.diagonal(rmat, dim1=-2, dim2=-1)).unsqueeze(-2)  # makes the directions uniform
-    e = qmat * signs * math.sqrt(width)
-    x1 = math.sqrt(q0) * e[..., 0]
-    x2 = math.sqrt(q0) * (c0 * e[..., 0] + math.sqrt(max(1.0 - c0**2, 0.0)) * e[..., 1])
-    h = torch.stack([x1, x2], dim=2)  # (networks, width, inputs)
-
-    def measure(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        g = torch.einsum("nia,nib->nab", h, h) / width
-        q = g[:, 0, 0]
-        c = g[:, 0, 1] / torch.sqrt(g[:, 0, 0] * g[:, 1, 1])
-        return q, c
-
-    qs, cs = [], []
-    q, c = measure(h)
-    qs.append(q)
-    cs.append(c)
-    for _ in range(depth):
-        # float32 draws (4x faster to generate), float64 arithmetic
-        w = torch.randn(n_networks, width, width, generator=gen).double() * (sw / math.sqrt(width))
-        b = torch.randn(n_networks, width, 1, generator=gen, dtype=torch.float64) * sb
-        h = torch.bmm(w, phi(h)) + b
-        q, c = measure(h)
-        qs.append(q)
-        cs.append(c)
-    return KernelFlow(torch.stack(qs, 1).numpy(), torch.stack(cs, 1).numpy())
-
-
-class ParallelMLP(nn.Module):
-    """``n_models`` independent deep MLPs evaluated in one batched pass (chapter 5).
-
-    Model ``m`` has ``depth`` hidden layers of ``width`` units, weights ``N(0, sigma_w[m]^2 / fan_in)``,
-    biases ``N(0, sigma_b^2)`` and a linear read-out with ``sigma_w = 1``. Input ``(batch, in_dim)``
-    (shared by all models) or ``(n_models, batch, in_dim)``; output ``(n_models, batch, out_dim)``.
-    Parameters of different models never mix, so summing the models' losses trains each one
-    exactly as if alone (for SGD and Adam alike).
-    """
-
-    def __init__(
-        self,
-        sigma_w: np.ndarray | list[float],
-        *,
-        in_dim: int,
-        width: int,
-        depth: int,
-        out_dim: int = 1,
-        sigma_b: float = 0.0,
-        activation: str = "tanh",
-        seed: int = 0,
-    ) -> None:
-        super().__init__()
-        sws = np.atleast_1d(np.asarray(sigma_w, dtype=float))
-        if sws.ndim != 1 or sws.size == 0 or not np.all(np.isfinite(sws)) or np.any(sws < 0):
-            raise ValueError(f"sigma_w must be a non-empty 1-D sequence of finite values >= 0, got {sigma_w!r}")
-        in_dim = check_int("in_dim", in_dim, minimum=1)
-        width = check_int("width", width, minimum=1)
-        depth = check_int("depth", depth, minimum=1)
-        out_dim = check_int("out_dim", out_dim, minimum=1)
-        sb = check_real("sigma_b", sigma_b, nonnegative=True)
-        seed = check_int("seed", seed, minimum=0)
-        self.phi = _torch_act(activation)
-        gen = torch.Generator().manual_seed(seed)
-        m = sws.size
-        scale = torch.tensor(sws, dtype=torch.float32).view(m, 1, 1)
-        dims = [in_dim] + [width] * depth
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(dims[:-1], dims[1:]):
-            w = torch.randn(m, fan_in, fan_out, generator=gen) * scale / math.sqrt(fan_in)
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(torch.randn(m, 1, fan_out, generator=gen) * sb))
-        self.readout = nn.Parameter(torch.randn(m, width, out_dim, generator=gen) / math.sqrt(width))
-        self.n_models = m
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.expand(self.n_models, *x.shape) if x.dim() == 2 else x
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, self.phi(h) if layer > 0 else h, w)
-        return torch.bmm(self.phi(h), self.readout)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..sampling import sgld_step
+from ..llc import sgld_step
 from ..slt import learning_coefficient_normal_crossing
 from ._core import CheckResult, attempt
 

@@ -1,4 +1,4 @@
-"""utils.sampling.estimate_llc against exact answers: the estimator's exact expectation for
+"""utils.llc.estimate_llc against exact answers: the estimator's exact expectation for
 Gaussian (regular) and normal-crossing potentials at the given nbeta and localization, and
 Aoyagi's deep linear network coefficient."""
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from utils.sampling import (
+from utils.llc import (
     LLCResult,
     SamplerDivergedError,
     calibrate_step_size,

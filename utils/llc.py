@@ -57,6 +57,7 @@ import torch
 from torch.func import functional_call, vmap
 
 from ._validate import check_choice, check_int, check_real
+from .mcmc import split_r_hat
 
 __all__ = [
     "LLCResult",
@@ -67,7 +68,6 @@ __all__ = [
     "estimate_llc",
     "plot_step_size_scan",
     "sgld_step",
-    "split_r_hat",
 ]
 
 
@@ -113,21 +113,6 @@ def default_nbeta(n: int) -> float:
     return n / math.log(n)
 
 
-def split_r_hat(trace: np.ndarray) -> float:
-    """Split R-hat (Gelman et al.) of a ``[chains, draws]`` trace; near 1 means chains agree."""
-    x = np.asarray(trace, dtype=float)
-    if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError(f"trace must have shape [chains, draws >= 4], got {x.shape}")
-    half = x.shape[1] // 2
-    halves = np.concatenate([x[:, :half], x[:, x.shape[1] - half :]], axis=0)
-    m, n = halves.shape
-    chain_means = halves.mean(axis=1)
-    w = halves.var(axis=1, ddof=1).mean()
-    b = n * chain_means.var(ddof=1)
-    if w <= 0:
-        return float("nan") if b > 0 else 1.0
-    var_plus = (n - 1) / n * w + b / n
-    return float(np.sqrt(var_plus / w))
 
 
 def sgld_step(
