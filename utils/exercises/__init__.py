@@ -1,10 +1,30 @@
-"""Checks for the code exercises: each tells the student whether their answer is right.
+"""Checks for the code exercises: each tells the student whether an exercise answer is right.
 
 One module per chapter (``utils.exercises.ch01`` ...). A check never raises on a wrong
 or unfinished answer: it returns a :class:`CheckResult` that prints a verdict and a hint,
 so a notebook with an unfinished exercise still runs to the end.
+
+**The coursework format** (every chapter follows it; ``make student``, ``make answer-key``
+and ``make grade`` rely on it):
+
+- Every exercise is a sphinx-exercise block ``:::{exercise}`` with a stable label
+  ``:label: chNN-ex-<slug>``, alone in its markdown cell. Its solution is a
+  ``:::{solution} chNN-ex-<slug>`` block with ``:class: dropdown``, alone in its own markdown
+  cell, placed *after* the exercise's code cells.
+- A graded code exercise is followed by (1) a code cell tagged ``answer`` that holds only the
+  stub, a function ``my_...`` whose body raises ``NotImplementedError``, then (2) a code cell
+  that calls the check on it, e.g. ``check_extinction_probability(my_extinction)``. The first
+  fenced ``python`` block of the solution is the reference answer: it defines the same
+  function and runs on its own after the notebook's setup cells.
+- Each chapter module declares its graded exercises in a ``GRADED`` table, mapping the
+  exercise label to a :class:`Graded` entry (function name, check, points)::
+
+      GRADED = {"ch02-ex-fixed-point": Graded("my_extinction", check_extinction_probability)}
+
+  Grading goes by function name, so cells a student adds do not break it.
+- A written exercise (no ``answer`` cell) gets a "Your answer" cell in the student copy.
 """
 
-from ._core import CheckResult, attempt, attempt_number
+from ._core import CheckResult, Graded, attempt, attempt_number
 
-__all__ = ["CheckResult", "attempt", "attempt_number"]
+__all__ = ["CheckResult", "Graded", "attempt", "attempt_number"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,15 @@ def attempt_number(fn: Callable[..., Any], *args: Any) -> tuple[float | None, Ch
     except (TypeError, ValueError):
         call = f"{getattr(fn, '__name__', 'your function')}({', '.join(map(repr, args))})"
         return None, CheckResult(False, f"{call} returned {value!r}; expected one number.")
+
+
+class Graded(NamedTuple):
+    """One graded code exercise of a chapter's ``GRADED`` table (see :mod:`utils.exercises`).
+
+    ``function`` is the name the student defines in the cell tagged ``answer`` under the
+    exercise; ``check(fn)`` returns a :class:`CheckResult`; ``points`` is the exercise's weight.
+    """
+
+    function: str
+    check: Callable[[Any], CheckResult]
+    points: int = 1
