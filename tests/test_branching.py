@@ -89,12 +89,12 @@ def test_mean_total_progeny() -> None:
 
 @pytest.mark.parametrize("m, offspring", [(0.8, "poisson"), (1.0, "poisson"), (1.6, "poisson"), (1.6, "geometric")])
 def test_simulation_matches_exact_within_binomial_error(m: float, offspring: str) -> None:
-    n_gen, n_runs = 25, 20_000
-    z = br.simulate(m, n_gen, n_runs, offspring=offspring, cap=5_000, seed=11)
+    n_gen, num_runs = 25, 20_000
+    z = br.simulate(m, n_gen, num_runs, offspring=offspring, cap=5_000, seed=11)
     exact = br.extinction_by_generation(m, n_gen, offspring)
     for n in (1, 5, n_gen):
         frac = np.mean(z[:, n] == 0)
-        se = np.sqrt(exact[n] * (1 - exact[n]) / n_runs)
+        se = np.sqrt(exact[n] * (1 - exact[n]) / num_runs)
         assert abs(frac - exact[n]) < 5 * se + 1e-12, (n, frac, exact[n])
 
 
@@ -121,7 +121,7 @@ def test_simulation_is_seeded_and_capped() -> None:
         (lambda: br.extinction_probability("two"), TypeError, "m"),
         (lambda: br.extinction_probability(2.0, "binomial"), ValueError, "offspring"),
         (lambda: br.simulate(1.5, 0, 10), ValueError, "generations"),
-        (lambda: br.simulate(1.5, 10, 2.5), TypeError, "n_runs"),
+        (lambda: br.simulate(1.5, 10, 2.5), TypeError, "num_runs"),
         (lambda: br.simulate(1.5, 10, 10, cap=0), ValueError, "cap"),
         (lambda: br.simulate(-1.0, 10, 10), ValueError, "m"),
         (lambda: br.extinction_by_generation(1.5, -1), ValueError, "generations"),

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from utils.data import addition_split, decode_numbers, encode_numbers, n_tokens, tokens_to_digits
+from utils.data import addition_split, decode_numbers, encode_numbers, num_tokens, tokens_to_digits
 
 
 def test_encode_by_hand() -> None:
     assert encode_numbers(np.array([7, 123]), 3).tolist() == [[0, 0, 7], [1, 2, 3]]
     # chunks of 2 digits, left-padded: 12345 -> 01|23|45
     assert encode_numbers(np.array([12345]), 5, chunk=2).tolist() == [[1, 23, 45]]
-    assert n_tokens(5, 2) == 3 and n_tokens(6, 3) == 2
+    assert num_tokens(5, 2) == 3 and num_tokens(6, 3) == 2
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3])
@@ -44,7 +44,7 @@ def test_seeded() -> None:
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="exceeds"):
         addition_split(90, 20, 1)
-    with pytest.raises(TypeError, match="n_digits"):
+    with pytest.raises(TypeError, match="num_digits"):
         addition_split(10, 10, 2.5)
     with pytest.raises(ValueError, match="chunk"):
         addition_split(10, 10, 2, chunk=0)

@@ -7,22 +7,22 @@ import math
 import pytest
 import torch
 
-from utils.models import TokenMLP, n_parameters, predict_tokens, sequence_cross_entropy
+from utils.models import TokenMLP, num_parameters, predict_tokens, sequence_cross_entropy
 
 
 def test_shapes_and_hand_counted_parameters() -> None:
-    m = TokenMLP(n_in=6, n_out=4, vocab=10, width=8)
+    m = TokenMLP(num_in=6, num_out=4, vocab=10, width=8)
     x = torch.randint(0, 10, (5, 6))
     assert m(x).shape == (5, 4, 10)
     # (6*10)*8 + 8 weights/biases into the hidden layer, 8*(4*10) + 40 out of it
-    assert n_parameters(m) == 60 * 8 + 8 + 8 * 40 + 40 == 848
+    assert num_parameters(m) == 60 * 8 + 8 + 8 * 40 + 40 == 848
     deep = TokenMLP(2, 1, 3, width=4, depth=2)
-    assert n_parameters(deep) == (6 * 4 + 4) + (4 * 4 + 4) + (4 * 3 + 3)
+    assert num_parameters(deep) == (6 * 4 + 4) + (4 * 4 + 4) + (4 * 3 + 3)
 
 
 def test_forward_is_the_stated_formula() -> None:
     torch.manual_seed(0)
-    m = TokenMLP(n_in=2, n_out=3, vocab=5, width=7)
+    m = TokenMLP(num_in=2, num_out=3, vocab=5, width=7)
     x = torch.tensor([[1, 4], [0, 2]])
     onehot = torch.zeros(2, 10)
     onehot[0, 1] = onehot[0, 5 + 4] = onehot[1, 0] = onehot[1, 5 + 2] = 1.0
@@ -59,4 +59,4 @@ def test_bad_input_names_the_argument() -> None:
     with pytest.raises(ValueError, match="logits"):
         sequence_cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="model"):
-        n_parameters("not a model")
+        num_parameters("not a model")

@@ -142,14 +142,14 @@ def test_wide_networks_match_theory(sw: float, sb: float) -> None:
     # infinite-width length map, and of c^l within 0.05 of the correlation map (in the chaotic
     # phase finite-width corrections pull c^l down by ~0.03 at this width)
     flow = sig.kernel_flow(1.0, 0.5, sw, sb, depth=10)
-    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, n_networks=16, seed=0)
+    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, num_networks=16, seed=0)
     assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
     assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
 
 
 def test_relu_length_fluctuations_exact_finite_width() -> None:
     width, depth = 64, 5
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=3000, seed=3)
+    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=3000, seed=3)
     ratio = emp.q[:, 1:].var(0) / emp.q[:, 1:].mean(0) ** 2
     exact = sig.relu_length_fluctuations(np.arange(1, depth + 1), width)
     assert np.max(np.abs(ratio / exact - 1)) < 0.15  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
@@ -157,9 +157,9 @@ def test_relu_length_fluctuations_exact_finite_width() -> None:
 
 
 def test_propagate_is_deterministic_by_seed() -> None:
-    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=8)
+    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
+    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
+    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=8)
     assert np.array_equal(a.q, b.q) and np.array_equal(a.c, b.c)
     assert not np.array_equal(a.q, c.q)
 
@@ -202,7 +202,7 @@ def test_bad_input_errors_name_the_argument() -> None:
 
 def test_relu_log_length_variance_exact_finite_width() -> None:
     width, depth = 32, 8
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=2000, seed=4)
+    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=2000, seed=4)
     var = np.log(emp.q[:, 1:]).var(0)
     exact = sig.relu_log_length_variance(np.arange(1, depth + 1), width)
     assert np.max(np.abs(var / exact - 1)) < 0.1  # 2000 networks: sampling error of a variance ~ 3 %

@@ -35,6 +35,16 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     return int(value)
 
 
+def check_int_sequence(name: str, values: Any, *, minimum: int | None = None, min_length: int = 1) -> list[int]:
+    """Return a sequence of integers (each ``>= minimum``, at least ``min_length`` of them) as a list, or raise naming ``name``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or np.ndim(values) != 1:
+        raise TypeError(f"{name} must be a sequence of integers, got {_describe(values)}")
+    out = [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]
+    if len(out) < min_length:
+        raise ValueError(f"{name} must hold at least {min_length} integers, got {out}")
+    return out
+
+
 def check_seed(value: Any, name: str = "seed") -> int:
     """Return a seed as an int in ``[0, SEED_MAX]``, or raise naming ``name``."""
     return check_int(name, value, minimum=0, maximum=SEED_MAX)

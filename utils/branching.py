@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_array, check_choice, check_int, check_real
+from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
 
 OFFSPRING = ("poisson", "geometric")
 
@@ -28,19 +28,14 @@ def _as_means(m: Any) -> np.ndarray:
     return check_array("m", m, nonnegative=True, meaning="mean number of offspring")
 
 
-def _out(arr: np.ndarray, like: Any) -> Any:
-    """Return a Python float for scalar input, an array otherwise."""
-    return float(arr) if np.ndim(like) == 0 else arr
-
-
 def pgf(s: Any, m: Any, offspring: str = "poisson") -> Any:
     """The offspring generating function ``f(s) = E[s^k]`` (``exp(m (s-1))`` for Poisson; chapter 2)."""
     offspring = check_choice("offspring", offspring, OFFSPRING)
-    s = np.asarray(s, dtype=float)
-    m = _as_means(m)
+    s_arr = check_array("s", s)
+    m_arr = _as_means(m)
     if offspring == "poisson":
-        return np.exp(m * (s - 1.0))
-    return 1.0 / (1.0 + m * (1.0 - s))
+        return float_or_array(np.exp(m_arr * (s_arr - 1.0)), s, m)
+    return float_or_array(1.0 / (1.0 + m_arr * (1.0 - s_arr)), s, m)
 
 
 def survival_probability(m: Any, offspring: str = "poisson") -> Any:
@@ -58,7 +53,7 @@ def survival_probability(m: Any, offspring: str = "poisson") -> Any:
     sup = mm > 1.0
     if offspring == "geometric":
         s[sup] = (mm[sup] - 1.0) / mm[sup]
-        return _out(s.reshape(arr.shape), m)
+        return float_or_array(s.reshape(arr.shape), m)
     if np.any(sup):
         ms = mm[sup]
 
@@ -76,7 +71,7 @@ def survival_probability(m: Any, offspring: str = "poisson") -> Any:
             if np.all(done):
                 break
         s[sup] = x
-    return _out(s.reshape(arr.shape), m)
+    return float_or_array(s.reshape(arr.shape), m)
 
 
 def extinction_probability(m: Any, offspring: str = "poisson") -> Any:
@@ -91,7 +86,7 @@ def extinction_probability(m: Any, offspring: str = "poisson") -> Any:
         q = np.exp(-mm * s)  # q = exp(m (q - 1)) = exp(-m s): full relative precision when q is tiny
     else:
         q = np.where(mm > 1.0, 1.0 / np.where(mm > 1.0, mm, 1.0), 1.0)
-    return _out(np.asarray(q, dtype=float), m)
+    return float_or_array(q, m)
 
 
 def extinction_by_generation(m: float, generations: int, offspring: str = "poisson") -> np.ndarray:
@@ -122,7 +117,7 @@ def relaxation_time(m: Any, offspring: str = "poisson") -> Any:
     with np.errstate(divide="ignore"):
         tau = np.where(slope > 0, -1.0 / np.log(np.where(slope > 0, slope, 0.5)), 0.0)
     tau = np.where(slope >= 1.0, np.inf, tau)
-    return _out(np.asarray(tau, dtype=float), m)
+    return float_or_array(tau, m)
 
 
 def mean_total_progeny(m: Any) -> Any:
@@ -130,21 +125,21 @@ def mean_total_progeny(m: Any) -> Any:
     arr = _as_means(m)
     with np.errstate(divide="ignore"):
         out = np.where(arr < 1.0, 1.0 / np.where(arr < 1.0, 1.0 - arr, 1.0), np.inf)
-    return _out(np.asarray(out, dtype=float), m)
+    return float_or_array(out, m)
 
 
 def simulate(
     m: float,
     generations: int,
-    n_runs: int,
+    num_runs: int,
     *,
     offspring: str = "poisson",
     cap: int = 10_000,
     seed: int = 0,
 ) -> np.ndarray:
-    """Population sizes ``Z_0 .. Z_generations`` of ``n_runs`` independent processes from ``Z_0 = 1`` (chapter 2).
+    """Population sizes ``Z_0 .. Z_generations`` of ``num_runs`` independent processes from ``Z_0 = 1`` (chapter 2).
 
-    Returns an int array of shape ``(n_runs, generations + 1)``. The children of ``Z`` individuals
+    Returns an int array of shape ``(num_runs, generations + 1)``. The children of ``Z`` individuals
     are drawn in one go (a sum of ``Z`` Poisson(m) is Poisson(m Z); a sum of ``Z`` geometrics is
     negative binomial). To keep runs cheap the population is capped: once ``Z_n`` exceeds ``cap`` it
     is set to ``cap``. A capped population dies out with probability about ``q^cap``, negligible
@@ -153,12 +148,12 @@ def simulate(
     """
     m = check_real("m", m, nonnegative=True)
     generations = check_int("generations", generations, minimum=1)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
+    num_runs = check_int("num_runs", num_runs, minimum=1)
     offspring = check_choice("offspring", offspring, OFFSPRING)
     cap = check_int("cap", cap, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
-    z = np.zeros((n_runs, generations + 1), dtype=np.int64)
+    z = np.zeros((num_runs, generations + 1), dtype=np.int64)
     z[:, 0] = 1
     p_geo = 1.0 / (1.0 + m)
     for n in range(1, generations + 1):
