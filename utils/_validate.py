@@ -204,7 +204,8 @@ def check_data(name: str, data: Any, *, min_rows: int = 1) -> tuple[Any, Any]:
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
         raise ValueError(f"{name}: x and y must have the same number of rows, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
     if x.shape[0] < min_rows:
-        raise ValueError(f"{name} must hold at least {min_rows} rows, got {x.shape[0]}")
+        rows = "row" if min_rows == 1 else "rows"
+        raise ValueError(f"{name} must hold at least {min_rows} {rows}, got {x.shape[0]}")
     return x, y
 
 
