@@ -25,7 +25,13 @@ def test_q_is_one_at_and_below_critical() -> None:
 
 @pytest.mark.parametrize(
     "fn",
-    [br.extinction_probability, br.survival_probability, br.relaxation_time, br.mean_total_progeny, lambda m: br.pgf(0.5, m)],
+    [
+        br.extinction_probability,
+        br.survival_probability,
+        br.relaxation_time,
+        br.mean_total_progeny,
+        lambda m: br.pgf(0.5, m),
+    ],
 )
 def test_scalar_in_float_out(fn) -> None:
     for m in (0.5, 2, np.float64(1.5)):

@@ -45,7 +45,11 @@ def test_seeded() -> None:
 @pytest.mark.parametrize(
     "call, exc, match",
     [
-        (lambda: addition_split(90, 20, 1), ValueError, r"^num_train \+ num_test = 110 exceeds the 100 distinct problems"),
+        (
+            lambda: addition_split(90, 20, 1),
+            ValueError,
+            r"^num_train \+ num_test = 110 exceeds the 100 distinct problems",
+        ),
         (lambda: addition_split(10, 10, 2.5), TypeError, r"^num_digits must be an integer"),
         (lambda: addition_split(0, 10, 2), ValueError, r"^num_train must be >= 1"),
         (lambda: addition_split(10, 10, 2, chunk=0), ValueError, r"^chunk must be >= 1"),

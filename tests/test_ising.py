@@ -253,7 +253,9 @@ def test_metropolis_matches_onsager_and_yang_away_from_tc() -> None:
     m_err = mcmc.binned_error(obs.m)
     FINITE_SIZE = 2e-3
     np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.onsager_energy(T)), 5 * e_err + FINITE_SIZE)
-    np.testing.assert_array_less(np.abs(obs.m.mean(1) - ising_exact.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE)
+    np.testing.assert_array_less(
+        np.abs(obs.m.mean(1) - ising_exact.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE
+    )
     # above T_c, M = 0 and |m| of a finite lattice is O(sqrt(chi T) / L): small
     assert obs.m[2].mean() < 0.1
 

@@ -45,7 +45,7 @@ def test_edit_distance_matches_reference_dp() -> None:
 
     rng = np.random.default_rng(0)
     p, t = rng.integers(0, 3, (200, 7)), rng.integers(0, 3, (200, 7))
-    assert list(edit_distances(p, t)) == [ref(list(a), list(b)) for a, b in zip(p, t)]
+    assert list(edit_distances(p, t)) == [ref(list(a), list(b)) for a, b in zip(p, t, strict=True)]
 
 
 def test_accepts_tensors() -> None:

@@ -68,7 +68,11 @@ def test_shared_parameters_are_counted_once() -> None:
         (lambda: TokenMLP(6, 4, 1, width=8), ValueError, r"^vocab must be >= 2"),
         (lambda: TokenMLP(0, 4, 10, width=8), ValueError, r"^num_in must be >= 1"),
         (lambda: TokenMLP(6, 4.0, 10, width=8), TypeError, r"^num_out must be an integer"),
-        (lambda: TokenMLP(6, 4, 10, width=8)(torch.zeros(3, 5, dtype=torch.long)), ValueError, r"^x must have shape \[n, 6\]"),
+        (
+            lambda: TokenMLP(6, 4, 10, width=8)(torch.zeros(3, 5, dtype=torch.long)),
+            ValueError,
+            r"^x must have shape \[n, 6\]",
+        ),
         (
             lambda: sequence_cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)),
             ValueError,

@@ -9,6 +9,7 @@ from queue import Empty
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+
 from notebook_client import POLL_S, NotebookTimeout, _sliced, run_notebook
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from notebook_client import LIMIT_S, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]

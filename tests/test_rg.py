@@ -146,8 +146,13 @@ def test_linearize_exact_maps() -> None:
 
 
 def test_scalar_in_float_out() -> None:
-    for value in (rg.decimate_1d(0.5)[0], rg.decimate_1d(0.5, 0.1)[1], rg.decimation_constant_1d(1),
-                  rg.migdal_kadanoff(np.float64(0.3)), rg.compounding_map(0.5)):
+    for value in (
+        rg.decimate_1d(0.5)[0],
+        rg.decimate_1d(0.5, 0.1)[1],
+        rg.decimation_constant_1d(1),
+        rg.migdal_kadanoff(np.float64(0.3)),
+        rg.compounding_map(0.5),
+    ):
         assert type(value) is float
     K1, h1 = rg.decimate_1d(np.array([0.5, 1.0]), 0.1)
     assert K1.shape == h1.shape == (2,)

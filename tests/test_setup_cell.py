@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
+
 from notebook_client import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,9 @@ def test_render_pins_a_tag_and_keeps_lines_short() -> None:
 
 def _run_setup_cell(folder: Path) -> None:
     path = folder / "nb.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell(setup_cell.render()), new_code_cell("import utils.runtime")]), path)
+    nbformat.write(
+        new_notebook(cells=[new_code_cell(setup_cell.render()), new_code_cell("import utils.runtime")]), path
+    )
     run_notebook(path, limit_s=120)
 
 

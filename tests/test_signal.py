@@ -214,10 +214,14 @@ def test_wide_networks_match_theory(sw: float, sb: float) -> None:
 
 def test_relu_length_fluctuations_exact_finite_width() -> None:
     width, depth = 64, 5
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=3000, seed=3)
+    emp = models.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=3000, seed=3
+    )
     ratio = emp.q[:, 1:].var(0) / emp.q[:, 1:].mean(0) ** 2
     exact = sig.relu_length_fluctuations(np.arange(1, depth + 1), width)
-    assert np.max(np.abs(ratio / exact - 1)) < 0.15  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
+    assert (
+        np.max(np.abs(ratio / exact - 1)) < 0.15
+    )  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
     assert sig.relu_length_fluctuations(1, 1000) == pytest.approx((1 + 3 / 1002) * (1 + 2 / 1000) - 1)
 
 
@@ -272,15 +276,21 @@ def test_bad_input_errors_name_the_argument(call, exc, match) -> None:
 
 
 def test_scalar_in_float_out() -> None:
-    for value in (sig.length_map(1, 1.0, 0.1), sig.correlation_map(0.5, np.float64(1.0), 1.0, 0.1),
-                  sig.relu_length_fluctuations(3, 100), sig.relu_log_length_variance(3, 100)):
+    for value in (
+        sig.length_map(1, 1.0, 0.1),
+        sig.correlation_map(0.5, np.float64(1.0), 1.0, 0.1),
+        sig.relu_length_fluctuations(3, 100),
+        sig.relu_log_length_variance(3, 100),
+    ):
         assert type(value) is float
     assert sig.correlation_map(np.array([0.1, 0.5]), 1.0, 1.0, 0.1).shape == (2,)
 
 
 def test_relu_log_length_variance_exact_finite_width() -> None:
     width, depth = 32, 8
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=2000, seed=4)
+    emp = models.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=2000, seed=4
+    )
     var = np.log(emp.q[:, 1:]).var(0)
     exact = sig.relu_log_length_variance(np.arange(1, depth + 1), width)
     assert np.max(np.abs(var / exact - 1)) < 0.1  # 2000 networks: sampling error of a variance ~ 3 %

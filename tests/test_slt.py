@@ -51,7 +51,7 @@ def test_dln_depth_examples():
     assert learning_coefficient_dln([1, 1, 1, 1, 1], 0) == 0.5
     # Lambda is positive and at most half the parameter count (the regular bound).
     for widths in ([5, 4, 3, 6], [2, 7, 7, 2], [3, 3, 3, 3, 3]):
-        d = sum(a * b for a, b in zip(widths, widths[1:]))
+        d = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
         for r in range(min(widths) + 1):
             assert 0 < learning_coefficient_dln(widths, r) <= d / 2
 
@@ -74,7 +74,11 @@ def test_regular_and_normal_crossing():
         (lambda: learning_coefficient_dln([3, 3], -1), ValueError, r"^rank must be >= 0"),
         (lambda: learning_coefficient_rrr(2, 2, 2, 3), ValueError, r"^r must be <= min\(m, h, n\)"),
         (lambda: learning_coefficient_rrr(0, 2, 2, 0), ValueError, r"^m must be >= 1"),
-        (lambda: learning_coefficient_normal_crossing([0, 0]), ValueError, r"^powers must contain at least one positive"),
+        (
+            lambda: learning_coefficient_normal_crossing([0, 0]),
+            ValueError,
+            r"^powers must contain at least one positive",
+        ),
         (lambda: learning_coefficient_normal_crossing(2), TypeError, r"^powers must be a sequence of integers"),
         (lambda: learning_coefficient_regular(0), ValueError, r"^d must be >= 1"),
     ],

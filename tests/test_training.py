@@ -35,8 +35,15 @@ def test_minibatch_sgd_gets_close_to_least_squares_loss() -> None:
     torch.manual_seed(0)
     model = nn.Linear(5, 1)
     hist = train(
-        model, F.mse_loss, (x, y), steps=3000, lr=0.05, optimizer="sgd", batch_size=32,
-        lr_schedule=lambda s: 1.0 if s < 2000 else 0.1, progress=False,
+        model,
+        F.mse_loss,
+        (x, y),
+        steps=3000,
+        lr=0.05,
+        optimizer="sgd",
+        batch_size=32,
+        lr_schedule=lambda s: 1.0 if s < 2000 else 0.1,
+        progress=False,
     )
     assert best <= hist.final("train/loss") < best * 1.02
 
@@ -49,8 +56,15 @@ def test_metrics_and_eval_sets_are_recorded() -> None:
     model = nn.Linear(2, 2)
     acc = lambda out, t: float((out.argmax(-1) == t).float().mean())  # noqa: E731
     hist = train(
-        model, F.cross_entropy, (x[:300], y[:300]), steps=200, lr=0.1, eval_every=50,
-        eval_sets={"train": (x[:300], y[:300]), "test": (x[300:], y[300:])}, metrics={"acc": acc}, progress=False,
+        model,
+        F.cross_entropy,
+        (x[:300], y[:300]),
+        steps=200,
+        lr=0.1,
+        eval_every=50,
+        eval_sets={"train": (x[:300], y[:300]), "test": (x[300:], y[300:])},
+        metrics={"acc": acc},
+        progress=False,
     )
     assert hist.eval_step == [50, 100, 150, 200]
     assert set(hist.evals) == {"train/loss", "train/acc", "test/loss", "test/acc"}
@@ -127,7 +141,9 @@ def adam_reference(weight_decay: float = 0.0, decoupled: bool = True) -> np.ndar
 
 def test_sgd_plain_weight_decay_and_momentum() -> None:
     np.testing.assert_allclose(run_train(optimizer="sgd"), sgd_reference(), rtol=1e-12)
-    np.testing.assert_allclose(run_train(optimizer="sgd", weight_decay=0.3), sgd_reference(weight_decay=0.3), rtol=1e-12)
+    np.testing.assert_allclose(
+        run_train(optimizer="sgd", weight_decay=0.3), sgd_reference(weight_decay=0.3), rtol=1e-12
+    )
     np.testing.assert_allclose(run_train(optimizer="sgd", momentum=0.9), sgd_reference(momentum=0.9), rtol=1e-12)
     assert not np.allclose(sgd_reference(momentum=0.9), sgd_reference())  # the options matter here
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
@@ -30,7 +29,7 @@ N_NODES_2D = 101
 FD_STEP = 1e-4
 
 Fn = Callable[[np.ndarray], np.ndarray]
-ActivationLike = Union[str, Fn]
+ActivationLike = str | Fn
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,9 @@ def check_temperature(T: Any, *, name: str = "T", vector: bool = False) -> np.nd
     if vector:
         arr = np.atleast_1d(arr)
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"{name} must be a positive number or a non-empty 1-D sequence of them, got shape {arr.shape}")
+            raise ValueError(
+                f"{name} must be a positive number or a non-empty 1-D sequence of them, got shape {arr.shape}"
+            )
     return arr
 
 
@@ -202,7 +204,9 @@ def check_data(name: str, data: Any, *, min_rows: int = 1) -> tuple[Any, Any]:
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
         raise TypeError(f"{name} must hold torch tensors, got ({type(x).__name__}, {type(y).__name__})")
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"{name}: x and y must have the same number of rows, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"{name}: x and y must have the same number of rows, got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     if x.shape[0] < min_rows:
         rows = "row" if min_rows == 1 else "rows"
         raise ValueError(f"{name} must hold at least {min_rows} {rows}, got {x.shape[0]}")

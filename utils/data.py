@@ -119,7 +119,9 @@ def addition_split(
     space = 10 ** (2 * num_digits)
     need = num_train + num_test
     if need > space:
-        raise ValueError(f"num_train + num_test = {need} exceeds the {space} distinct problems with num_digits={num_digits}")
+        raise ValueError(
+            f"num_train + num_test = {need} exceeds the {space} distinct problems with num_digits={num_digits}"
+        )
     rng = np.random.default_rng(seed)
     if need > space // 4:
         codes = rng.permutation(space)[:need]

@@ -109,6 +109,9 @@ def finite_lattice_energy(L: int, T: float | Sequence[float] | np.ndarray) -> fl
     T_arr = check_temperature(T)
     h = 1e-5
     out = np.array(
-        [-(_log_partition_function(L, 1 / t + h) - _log_partition_function(L, 1 / t - h)) / (2 * h * L * L) for t in T_arr.ravel()]
+        [
+            -(_log_partition_function(L, 1 / t + h) - _log_partition_function(L, 1 / t - h)) / (2 * h * L * L)
+            for t in T_arr.ravel()
+        ]
     ).reshape(T_arr.shape)
     return float_or_array(out, T)

@@ -183,7 +183,7 @@ class ParallelMLP(nn.Module):
         dims = [in_dim] + [width] * depth
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+        for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
             w = torch.randn(m, fan_in, fan_out, generator=gen) * scale / math.sqrt(fan_in)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(torch.randn(m, 1, fan_out, generator=gen) * sb))
@@ -192,6 +192,6 @@ class ParallelMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.expand(self.num_models, *x.shape) if x.dim() == 2 else x
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, self.phi(h) if layer > 0 else h, w)
         return torch.bmm(self.phi(h), self.readout)

@@ -18,7 +18,9 @@ def enabled() -> bool:
     return os.environ.get("PTDL_NO_PROGRESS", "0").lower() not in ("1", "true", "yes")
 
 
-def progress(iterable: Iterable[Item], desc: str | None = None, total: int | None = None, **kwargs: Any) -> Iterator[Item]:
+def progress(
+    iterable: Iterable[Item], desc: str | None = None, total: int | None = None, **kwargs: Any
+) -> Iterator[Item]:
     """Wrap ``iterable`` in a tqdm bar when bars are enabled; otherwise return it unchanged."""
     if not enabled():
         return iter(iterable)

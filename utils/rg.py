@@ -173,7 +173,9 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
     x_star = check_real("x_star", x_star)
     b = _check_rescaling(b)
     h = check_real("step", step, positive=True)
-    lam = (-float(f(x_star + 2 * h)) + 8 * float(f(x_star + h)) - 8 * float(f(x_star - h)) + float(f(x_star - 2 * h))) / (12 * h)
+    lam = (
+        -float(f(x_star + 2 * h)) + 8 * float(f(x_star + h)) - 8 * float(f(x_star - h)) + float(f(x_star - 2 * h))
+    ) / (12 * h)
     if not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"f must have a positive, finite slope at x_star = {x_star}, got f'(x_star) = {lam}")
     y = float(np.log(lam) / np.log(b))

@@ -21,7 +21,7 @@ def set_seed(seed: int) -> np.random.Generator:
     """
     seed = check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (the legacy global RNG is what it seeds)
     try:
         import torch
     except ImportError:  # torch is optional for the non-neural chapters

@@ -82,7 +82,9 @@ def _check_sigmas(sigma_w: float, sigma_b: float) -> tuple[float, float]:
 # ---- the maps --------------------------------------------------------------------------
 
 
-def length_map(q: float | np.ndarray, sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float | np.ndarray:
+def length_map(
+    q: float | np.ndarray, sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh"
+) -> float | np.ndarray:
     """One layer of the length map: ``q -> sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2`` (chapter 5)."""
     sw, sb = _check_sigmas(sigma_w, sigma_b)
     act = resolve(activation)

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ._validate import check_callable, check_choice, check_data, check_int, check_module, check_real, check_seed, eval_mode
+from ._validate import (
+    check_callable,
+    check_choice,
+    check_data,
+    check_int,
+    check_module,
+    check_real,
+    check_seed,
+    eval_mode,
+)
 from .progress import progress as _progress
 
 Data = tuple[torch.Tensor, torch.Tensor]
@@ -54,7 +63,9 @@ def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: LossFn, data: Data, metrics: Mapping[str, Metric] | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loss_fn: LossFn, data: Data, metrics: Mapping[str, Metric] | None = None
+) -> dict[str, float]:
     """Full-data loss and metrics of ``model`` on ``data`` (model put in eval mode, then restored)."""
     x, y = check_data("data", data)
     with eval_mode(check_module("model", model)):
@@ -101,7 +112,9 @@ def train(
     weight_decay = check_real("weight_decay", weight_decay, nonnegative=True)
     momentum = check_real("momentum", momentum, low=0.0, high=1.0)
     if momentum and optimizer != "sgd":
-        raise ValueError(f"momentum applies to optimizer='sgd' only, got optimizer={optimizer!r} with momentum={momentum}")
+        raise ValueError(
+            f"momentum applies to optimizer='sgd' only, got optimizer={optimizer!r} with momentum={momentum}"
+        )
     n = x.shape[0]
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
