@@ -61,11 +61,14 @@ def test_near_critical_expansion_to_full_relative_precision(eps: float) -> None:
     # s = 1 - q = 2 eps - (8/3) eps^2 + (28/9) eps^3 + O(eps^4) for Poisson(1 + eps) offspring
     # (mean-field beta = 1; the next term is about -3.4 eps^4, so the relative error of the series
     # is below 2 eps^3). At eps = 1e-9 an s obtained as 1 - q, even with q correctly rounded, is
-    # off by about 1e-16 / 2e-9 = 5e-8 relative: the tolerance 1e-14 sees that.
-    series = 2 * eps - 8 / 3 * eps**2 + 28 / 9 * eps**3
-    assert br.survival_probability(1.0 + eps) == pytest.approx(series, rel=2 * eps**3 + 1e-14)
+    # off by up to 1e-16 / 2e-9 = 5e-8 relative: the tolerance 1e-14 sees that. (abs=0: pytest's
+    # default abs=1e-12 would allow 5e-4 relative at s = 2e-9.)
+    m = 1.0 + eps
+    e = m - 1.0  # the eps that m holds: 1 + 1e-9 rounds to 1 + 1.00000008e-9
+    series = 2 * e - 8 / 3 * e**2 + 28 / 9 * e**3
+    assert br.survival_probability(m) == pytest.approx(series, rel=2 * e**3 + 1e-14, abs=0)
     # and q = 1 - s, which is close to 1 here, to full absolute precision
-    assert br.extinction_probability(1.0 + eps) == pytest.approx(1 - series, abs=4 * eps**4 + 4e-16)
+    assert br.extinction_probability(m) == pytest.approx(1 - series, rel=0, abs=4 * e**4 + 4e-16)
 
 
 def test_geometric_offspring_closed_form() -> None:

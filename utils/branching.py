@@ -42,9 +42,11 @@ def survival_probability(m: Any, offspring: str = "poisson") -> Any:
     """Survival probability ``1 - q`` of a Galton-Watson process started from one individual (chapter 2).
 
     Exactly 0 for ``m <= 1``. For Poisson offspring it is the root ``s > 0`` of ``s = 1 - exp(-m s)``,
-    found by Newton's method, which converges monotonically from above because the function is
-    concave; computing ``s`` rather than ``q`` keeps full relative precision near ``m = 1``, where
-    ``s ~ 2 (m - 1)``. For geometric offspring ``s = 1 - 1/m``. Vectorised over ``m``.
+    found by Newton's method on ``h(s) = (1 - exp(-m s)) / s - 1 = (m - 1) + m (phi(m s) - 1)``
+    with ``phi(y) = (1 - e^-y) / y``: ``h`` is decreasing and convex, so Newton converges from any
+    start, and with ``phi - 1`` summed as a series for small ``m s`` no term cancels, so ``s`` has
+    full relative precision near ``m = 1``, where ``s ~ 2 (m - 1)`` (``1 - q`` would lose it). For
+    geometric offspring ``s = 1 - 1/m``. Vectorised over ``m``.
     """
     offspring = check_choice("offspring", offspring, OFFSPRING)
     arr = _as_means(m)
@@ -56,19 +58,32 @@ def survival_probability(m: Any, offspring: str = "poisson") -> Any:
         return float_or_array(s.reshape(arr.shape), m)
     if np.any(sup):
         ms = mm[sup]
+        excess = ms - 1.0  # exact for 1 < m <= 2 (Sterbenz)
 
-        def g(x: np.ndarray) -> np.ndarray:  # g(x) = 1 - exp(-m x) - x: concave, root s*, g < 0 above it
-            return -np.expm1(-ms * x) - x
+        def h_and_slope(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            y = ms * x
+            small = y < 1e-2  # phi(y) - 1 and phi'(y) by their Taylor series (error < 1e-18)
+            yy = np.where(small, 1.0, y)  # the direct formulas, used only where y >= 1e-2
+            phi_1 = np.where(
+                small,
+                y * (-1 / 2 + y * (1 / 6 + y * (-1 / 24 + y * (1 / 120 + y * (-1 / 720 + y / 5040))))),
+                -np.expm1(-yy) / yy - 1.0,
+            )
+            dphi = np.where(
+                small,
+                -1 / 2 + y * (1 / 3 + y * (-1 / 8 + y * (1 / 30 + y * (-1 / 144 + y / 840)))),
+                (np.exp(-yy) * (1.0 + yy) - 1.0) / yy**2,
+            )
+            return excess + ms * phi_1, ms * ms * dphi
 
-        # Start above the root: 2 (m - 1) when it is above (true near m = 1), else 1 (always above).
-        x = np.minimum(2.0 * (ms - 1.0), 1.0)
-        x = np.where(g(x) <= 0.0, x, 1.0)
-        for _ in range(200):
-            step = g(x) / (ms * np.exp(-ms * x) - 1.0)
-            x_new = x - step
-            done = np.abs(step) <= 4 * np.finfo(float).eps * x
-            x = x_new
-            if np.all(done):
+        x = np.minimum(2.0 * excess, 1.0)
+        for _ in range(100):
+            h, slope = h_and_slope(x)
+            step = h / slope
+            x = x - step
+            # Newton converges quadratically: after a step below 1e-12 x the error is ~1e-24 x, far below
+            # the rounding noise of h (which keeps the steps from reaching exactly 0 for large m)
+            if np.all(np.abs(step) <= 1e-12 * x):
                 break
         s[sup] = x
     return float_or_array(s.reshape(arr.shape), m)
