@@ -69,6 +69,13 @@ def test_power_potentials_match_incomplete_gamma(n, p, box):
     assert free_energy(power(p), n, bounds=[box]) == pytest.approx(exact_power(n, p, *box), abs=TOL)
 
 
+@pytest.mark.parametrize("p", [6, 8])
+def test_flatter_minima_to_1e_6(p):
+    for box in [(-1.0, 1.0), (-0.7, 1.3)]:
+        for n in NS + [1e8]:
+            assert free_energy(power(p), n, bounds=[box]) == pytest.approx(exact_power(n, p, *box), abs=1e-6)
+
+
 @pytest.mark.parametrize("n", NS)
 @pytest.mark.parametrize("box", [[(-1, 1), (-1, 1)], [(-0.5, 1), (-1, 2)], [(0, 1), (0, 1)]])
 def test_crossing_matches_erf_integral(n, box):
@@ -166,6 +173,13 @@ def test_volume_fraction_matches_closed_forms(k, box, exact):
     np.testing.assert_allclose(est.stderr, np.sqrt(est.fraction * (1 - est.fraction) / 200_000))
     again = volume_fraction(k, eps, bounds=box, num_samples=200_000, seed=3)
     np.testing.assert_array_equal(est.fraction, again.fraction)
+
+
+def test_volume_fraction_counts_exactly():
+    # K = 0 everywhere: every sample lies below any eps > 0 and none below eps = 0.
+    est = volume_fraction(lambda w: np.zeros(len(w)), [0.0, 1e-9, 1.0], bounds=[(-1, 1)], num_samples=1000)
+    np.testing.assert_array_equal(est.fraction, [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(est.stderr, [0.0, 0.0, 0.0])
 
 
 def test_fit_lambda_recovers_synthetic_and_exact_coefficients():

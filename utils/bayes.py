@@ -20,7 +20,8 @@ length. Such panels resolve a spike of any width at a split point. In two dimens
 integral over ``w2`` is done this way for every outer node ``w1``; the outer line is split at
 the maxima of the inner integral. All sums are done on the log scale (``logsumexp``), so
 nothing underflows however large ``n`` is. Against closed forms (``tests/test_bayes.py``) the
-error is below ``1e-8`` for ``n`` up to ``10^8``.
+error is below ``1e-8`` for ``n`` up to ``10^8`` at quadratic and quartic minima, and for
+``w1^2 w2^2``, a Gaussian valley and a ring of minima (below ``1e-6`` for ``w^8``).
 
 Limits: at most ``_MAX_CENTRES`` wells per line are split at, and a well narrower than the
 grid spacing ``(high - low) / _GRID`` can be missed.
@@ -120,9 +121,8 @@ def _on_lines(potential: Potential, fixed: np.ndarray | None) -> Callable[[np.nd
 def _wells(f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, rows: int) -> np.ndarray:
     """Up to ``_MAX_CENTRES`` interior local minima of ``f`` per row, ``(rows, _MAX_CENTRES)``.
 
-    Grid minima, lowest first, refined by golden-section search (a grid point that is at least
-    as low is kept: golden section cannot reach a minimum that sits exactly on the grid). Only
-    as many columns as the row with the most wells needs are returned; missing wells are ``lo``.
+    Grid minima, lowest first, refined by golden-section search. Only as many columns as the
+    row with the most wells needs are returned; missing wells are set to ``lo``.
     """
     t = np.broadcast_to(lo + (hi - lo) * _UNIT_GRID, (rows, _GRID))
     v = f(t)
@@ -143,10 +143,7 @@ def _wells(f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, rows: in
         fx = f(x)
         c, d = np.where(left, x, d), np.where(left, c, x)
         fc, fd = np.where(left, fx, fd), np.where(left, fc, fx)
-    best = (a + b) / 2
-    grid = np.take_along_axis(t, idx + 1, axis=1)
-    best = np.where(f(grid) <= f(best), grid, best)
-    return np.where(found, best, lo)
+    return np.where(found, (a + b) / 2, lo)
 
 
 def _graded_rule(lo: float, hi: float, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +195,7 @@ def free_energy(potential: Potential, n: float, *, bounds: Sequence[Sequence[flo
 
     ``bounds`` is one ``(low, high)`` pair per dimension (``d = 1`` or ``2``); ``potential``
     maps an array ``(m, d)`` to the ``m`` values of ``K``. Accurate to about ``1e-8`` for ``n``
-    up to ``10^8`` when the integrand concentrates at isolated points or along the axes.
+    up to ``10^8`` when the integrand concentrates at isolated points, along the axes or a curve.
     """
     box = check_bounds(bounds)
     n = check_real("n", n, positive=True)
