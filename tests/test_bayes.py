@@ -32,7 +32,10 @@ def crossing(w):
 
 def exact_power(n, p, lo, hi):
     """-log of (1/(hi-lo)) * integral over [lo, hi] (lo < 0 < hi) of exp(-n |w|^p): incomplete gamma."""
-    half = lambda a: special.gamma(1 + 1 / p) * n ** (-1 / p) * special.gammainc(1 / p, n * a**p)
+
+    def half(a):
+        return special.gamma(1 + 1 / p) * n ** (-1 / p) * special.gammainc(1 / p, n * a**p)
+
     return -math.log((half(-lo) + half(hi)) / (hi - lo))
 
 
@@ -95,7 +98,9 @@ def test_a_uniform_grid_is_not_enough_but_free_energy_is():
 
 @pytest.mark.parametrize("n", NS)
 def test_shifted_gaussian_2d(n):
-    k = lambda w: (w[:, 0] - 0.3) ** 2 + 2 * (w[:, 1] + 0.2) ** 2
+    def k(w):
+        return (w[:, 0] - 0.3) ** 2 + 2 * (w[:, 1] + 0.2) ** 2
+
     z = exact_gaussian_1d(n, 1, 0.3, -1, 1) * exact_gaussian_1d(n, 2, -0.2, -1, 1)
     assert free_energy(k, n, bounds=[(-1, 1), (-1, 1)]) == pytest.approx(math.log(4) - math.log(z), abs=TOL)
 
@@ -104,7 +109,10 @@ def test_shifted_gaussian_2d(n):
 def test_correlated_gaussian_inside_the_box(n):
     # Minimum along a tilted valley; the box cuts off only exp(-n * 0.1)-small tails.
     a = np.array([[2.0, 1.5], [1.5, 2.0]])
-    k = lambda w: 0.5 * np.einsum("mi,ij,mj->m", w, a, w)
+
+    def k(w):
+        return 0.5 * np.einsum("mi,ij,mj->m", w, a, w)
+
     exact = math.log(4) - math.log(2 * math.pi / (n * math.sqrt(np.linalg.det(a))))
     assert free_energy(k, n, bounds=[(-1, 1), (-1, 1)]) == pytest.approx(exact, abs=TOL)
 
@@ -113,7 +121,10 @@ def test_correlated_gaussian_inside_the_box(n):
 def test_ring_minimum_set(n):
     # K = (|w|^2 - a^2)^2: a circle of minima; in polar coordinates Z = pi^(3/2)/(2 sqrt n) (1 + erf(sqrt(n) a^2)).
     a = 0.5
-    k = lambda w: (w[:, 0] ** 2 + w[:, 1] ** 2 - a * a) ** 2
+
+    def k(w):
+        return (w[:, 0] ** 2 + w[:, 1] ** 2 - a * a) ** 2
+
     z = math.pi**1.5 / (2 * math.sqrt(n)) * (1 + special.erf(math.sqrt(n) * a * a))
     assert free_energy(k, n, bounds=[(-1, 1), (-1, 1)]) == pytest.approx(math.log(4) - math.log(z), abs=TOL)
 
@@ -121,7 +132,10 @@ def test_ring_minimum_set(n):
 def test_two_wells_and_a_large_minimum_loss():
     # exp(-n K) underflows everywhere when n K_min = 2e4; the log-scale sums do not.
     n, k0 = 1e6, 0.02
-    k = lambda w: k0 + np.minimum((w[:, 0] + 0.5) ** 2, 1e-3 + (w[:, 0] - 0.5) ** 2)
+
+    def k(w):
+        return k0 + np.minimum((w[:, 0] + 0.5) ** 2, 1e-3 + (w[:, 0] - 0.5) ** 2)
+
     z = exact_gaussian_1d(n, 1, -0.5, -1, 0) + math.exp(-n * 1e-3) * exact_gaussian_1d(n, 1, 0.5, 0, 1)
     assert free_energy(k, n, bounds=[(-1, 1)]) == pytest.approx(n * k0 + math.log(2) - math.log(z), abs=TOL)
 
@@ -135,7 +149,10 @@ def test_posterior_mass_of_gaussian_regions():
     for lo, hi in [(-1, 0), (0.1, 0.4), (0.2, 1)]:
         want = exact_gaussian_1d(n, 1, 0.2, lo, hi) / whole
         assert posterior_mass(k, n, bounds=[(-1, 1)], region=[(lo, hi)]) == pytest.approx(want, abs=1e-12)
-    k2 = lambda w: w[:, 0] ** 2 + 3 * w[:, 1] ** 2
+
+    def k2(w):
+        return w[:, 0] ** 2 + 3 * w[:, 1] ** 2
+
     want = (exact_gaussian_1d(n, 1, 0, 0, 1) / exact_gaussian_1d(n, 1, 0, -1, 1)) * (
         exact_gaussian_1d(n, 3, 0, -1, 0.1) / exact_gaussian_1d(n, 3, 0, -1, 1)
     )
@@ -221,7 +238,10 @@ def test_closed_forms_approach_watanabe_asymptotics():
 
 def test_laplace_is_exact_for_a_gaussian_and_infinite_for_a_singular_hessian():
     h = np.array([[2.0, 1.5], [1.5, 2.0]])
-    k = lambda w: 0.5 * np.einsum("mi,ij,mj->m", w, h, w)
+
+    def k(w):
+        return 0.5 * np.einsum("mi,ij,mj->m", w, h, w)
+
     for n in [1e3, 1e5]:
         assert laplace_free_energy(n, h, volume=4.0) == pytest.approx(
             free_energy(k, n, bounds=[(-1, 1), (-1, 1)]), abs=1e-9
@@ -235,7 +255,9 @@ def test_laplace_is_exact_for_a_gaussian_and_infinite_for_a_singular_hessian():
 
 @pytest.mark.parametrize("dl, dlam, dc", [(0.002, 0.25, 0.02), (0.01, 0.5, -1.0), (1e-5, 1.5, 3.0)])
 def test_crossover_n_is_the_largest_root(dl, dlam, dc):
-    g = lambda logn: math.exp(logn) * dl - dlam * logn - dc
+    def g(logn):
+        return math.exp(logn) * dl - dlam * logn - dc
+
     n_star = crossover_n(dl, dlam, dc)
     lo = math.log(dlam / dl)  # g is smallest at n = dlam / dl; the largest root lies above it
     want = math.exp(optimize.brentq(g, lo, lo + 50, xtol=1e-14))

@@ -49,13 +49,17 @@ def test_slope_check_handles_unfinished_and_broken_answers():
 
 
 def crossover_solution(dl, dlam, dc):  # independent of utils.bayes_exact.crossover_n: bracketing
-    g = lambda log_n: math.exp(log_n) * dl - dlam * log_n - dc
+    def g(log_n):
+        return math.exp(log_n) * dl - dlam * log_n - dc
+
     lo = math.log(dlam / dl)
     return math.exp(optimize.brentq(g, lo, lo + 60, xtol=1e-14))
 
 
 def smaller_root(dl, dlam, dc):
-    g = lambda log_n: math.exp(log_n) * dl - dlam * log_n - dc
+    def g(log_n):
+        return math.exp(log_n) * dl - dlam * log_n - dc
+
     return math.exp(optimize.brentq(g, -60, math.log(dlam / dl), xtol=1e-14))
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+
 from ._validate import check_array, check_int, check_real
 
 __all__ = [
@@ -58,7 +59,6 @@ _MAX_CENTRES = 4  # wells per line at which the line is split
 _CHUNK = 2**19  # potential evaluations per batch (bounds the memory used)
 
 
-
 def _unit_rule() -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights on [0, 1] of Gauss-Legendre panels graded towards both ends."""
     x, w = np.polynomial.legendre.leggauss(_ORDER)
@@ -80,8 +80,7 @@ def check_bounds(bounds: Any, name: str = "bounds") -> np.ndarray:
         raise ValueError(f"{name} must be a sequence of (low, high) pairs, got {bounds!r}") from None
     if box.ndim != 2 or box.shape[1] != 2 or box.shape[0] not in (1, 2):
         raise ValueError(
-            f"{name} must be a sequence of 1 or 2 (low, high) pairs, e.g. [(-1, 1), (-1, 1)], "
-            f"got shape {box.shape}"
+            f"{name} must be a sequence of 1 or 2 (low, high) pairs, e.g. [(-1, 1), (-1, 1)], got shape {box.shape}"
         )
     if not np.all(np.isfinite(box)) or np.any(box[:, 0] >= box[:, 1]):
         raise ValueError(f"{name} must hold finite pairs with low < high, got {box.tolist()}")
