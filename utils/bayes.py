@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ._validate import check_array, check_int, check_real
+from ._validate import check_array, check_int, check_real, check_seed
 
 __all__ = [
     "LambdaFit",
@@ -236,7 +237,8 @@ def posterior_density(potential: Potential, n: float, w: Any, *, bounds: Sequenc
     return dens
 
 
-class VolumeEstimate(NamedTuple):
+@dataclass(frozen=True)
+class VolumeEstimate:
     """Monte Carlo estimate of ``V(eps) = Vol{w in B : K(w) < eps} / |B|`` with its standard error."""
 
     eps: np.ndarray
@@ -260,7 +262,7 @@ def volume_fraction(
     box = check_bounds(bounds)
     levels = check_array("eps", eps)
     num_samples = check_int("num_samples", num_samples, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     counts = np.zeros(levels.size)
     for start in range(0, num_samples, _CHUNK):
@@ -272,7 +274,8 @@ def volume_fraction(
     return VolumeEstimate(levels, frac, np.sqrt(frac * (1 - frac) / num_samples))
 
 
-class LambdaFit(NamedTuple):
+@dataclass(frozen=True)
+class LambdaFit:
     """A straight-line fit ``y = lam * x + const`` that reads off a learning coefficient."""
 
     lam: float
