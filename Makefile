@@ -55,19 +55,19 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest -n auto --durations=10
 
 lint: $(STAMP)
-	$(BIN)/ruff check utils tests bench tools
-	$(BIN)/ruff format --check utils tests bench tools
+	$(BIN)/ruff check utils tests bench
+	$(BIN)/ruff format --check utils tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff format utils tests bench tools
-	$(BIN)/ruff check --fix utils tests bench tools
+	$(BIN)/ruff format utils tests bench
+	$(BIN)/ruff check --fix utils tests bench
 
 lab: $(STAMP)
 	PTDL_NO_PROGRESS=0 $(BIN)/jupyter lab chapters/
 
 # Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
 setup-cells: $(STAMP)
-	$(BIN)/python tools/setup_cell.py
+	$(BIN)/python tests/setup_cell.py
 
 clean-book:
 	rm -rf _build

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nbformat
@@ -13,8 +12,6 @@ from nbformat.v4 import new_code_cell, new_notebook
 from notebook_client import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
 import setup_cell  # noqa: E402
 
 NOTEBOOKS = setup_cell.notebooks()

@@ -4,8 +4,8 @@ The URL lives in one place, ``repository.url`` in ``_config.yml``. ``make setup-
 script) writes it into cell 1 of every notebook under ``chapters/``; ``tests/test_book.py``
 checks that they agree. A fork sets its own URL in ``_config.yml`` and runs ``make setup-cells``.
 
-    .venv/bin/python tools/setup_cell.py            # write the cell into every notebook
-    .venv/bin/python tools/setup_cell.py --check    # exit 1 if any notebook differs
+    .venv/bin/python tests/setup_cell.py            # write the cell into every notebook
+    .venv/bin/python tests/setup_cell.py --check    # exit 1 if any notebook differs
 """
 
 from __future__ import annotations
