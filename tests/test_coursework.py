@@ -226,6 +226,18 @@ def test_a_solution_inside_a_longer_cell_is_cut_out() -> None:
     assert "Because." not in json.dumps(student) and len({c.id for c in student.cells}) == 3
 
 
+def test_copies_keep_no_metadata_but_tags() -> None:
+    nb = _nb(("md", EX), ("code", "def my_a():\n    raise NotImplementedError", ["answer"]), ("md", SOL))
+    nb.cells[1].metadata["nbgrader"] = {"solution": "return 42"}
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="42")]
+    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3"}, widgets={"state": "42"})
+    for kind in (STUDENT, ANSWER_KEY):
+        copy = make_copy(nb, kind)
+        assert copy.cells[1].metadata == {"tags": ["answer"]} and copy.cells[1].outputs == []
+        assert set(copy.metadata) == {"kernelspec"}
+    assert "42" not in json.dumps(make_copy(nb, STUDENT))
+
+
 @pytest.mark.parametrize(
     "cells, problem",
     [

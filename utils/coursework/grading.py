@@ -143,9 +143,9 @@ def grade_notebook(
         chapter = (chapter_number(nb) if nb is not None else None) or _chapter_from_name(path)
     table = graded_table(chapter) if chapter is not None else {}
     if not table:
-        why = (f"chapter {chapter} has no graded exercises" if chapter is not None
-               else "could not tell which chapter this is; pass --chapter")
-        return [Row(name, "", 0, 0, _one_line(f"{why}. {problem}".strip()))]
+        why = (f"Chapter {chapter} has no graded exercises." if chapter is not None
+               else "Could not tell which chapter this is (pass --chapter).")
+        return [Row(name, "", 0, 0, _one_line(f"{why} {problem[:1].upper()}{problem[1:]}"))]
     if nb is not None:
         checks = [(label, _code(chapter, label)) for label in table]
         with tempfile.TemporaryDirectory(prefix="ptdl-grade-") as workdir:
