@@ -42,9 +42,12 @@ def _markdown(source: str, cell_id: str) -> nbformat.NotebookNode:
     return cell
 
 
-def _your_answer(ex: Exercise) -> nbformat.NotebookNode:
-    where = ("Your code goes in the cell tagged `answer` above; write here what the exercise asks "
-             "you to explain.") if ex.answer_cell is not None else "Write your answer here."
+def _your_answer(ex: Exercise, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    where = "Write your answer here."
+    if ex.answer_cell is not None:
+        stub = re.search(r"^def (\w+)", nb.cells[ex.answer_cell].source, re.M)
+        name = f"`{stub[1]}`" if stub else "the stub"
+        where = f"Your code goes in the cell of {name} above; write here what the exercise asks you to explain."
     return _markdown(f"**Your answer** (exercise `{ex.label}`). {where}", f"answer-{ex.label}")
 
 
@@ -61,7 +64,7 @@ def _model_answer(ex: Exercise) -> nbformat.NotebookNode:
 
 
 def _split_markdown(
-    cell: nbformat.NotebookNode, by_label: dict[str, Exercise], kind: str
+    nb: nbformat.NotebookNode, cell: nbformat.NotebookNode, by_label: dict[str, Exercise], kind: str
 ) -> list[nbformat.NotebookNode]:
     """The cell with each solution block cut out and replaced by its own answer cell."""
     solutions = [b for b in blocks(cell.source) if b.name == "solution"]
@@ -82,7 +85,7 @@ def _split_markdown(
             out.append(new)
         if block is not None:
             ex = by_label[block.arg]
-            out.append(_your_answer(ex) if kind == STUDENT else _model_answer(ex))
+            out.append(_your_answer(ex, nb) if kind == STUDENT else _model_answer(ex))
             start = block.end + 1
     return out
 
@@ -107,11 +110,11 @@ def make_copy(nb: nbformat.NotebookNode, kind: str, *, tag: str | None = None, n
     cells: list[nbformat.NotebookNode] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            cells += _split_markdown(cell, by_label, kind)
+            cells += _split_markdown(nb, cell, by_label, kind)
             continue
         source = cell.source
         if kind == ANSWER_KEY and is_answer_cell(cell):
-            source = reference[index]
+            source = reference[index].rstrip("\n")
         if tag is not None and _SETUP_TAG in cell.get("metadata", {}).get("tags", []):
             source = pin_setup(source, tag)
         cells.append(_clean_cell(cell, source))
