@@ -86,11 +86,16 @@ def test_student_copy_keeps_everything_else(path: Path) -> None:
     kept = [c.source for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and i not in _solution_cells(nb)]
     shown = [c.source for c in student.cells if c.cell_type == "markdown"]
     assert all(s in shown for s in kept)
-    answers = [c for c in student.cells if c.source.startswith("**Your answer**")]
-    assert len(answers) == sum(b.name == "solution" for i in _solution_cells(nb) for b in blocks(nb.cells[i].source))
-    for ex in exercises(nb):
-        written = ex.answer_cell is None
-        assert any(f"`{ex.label}`" in c.source and ("Write your answer" in c.source) == written for c in answers)
+    answers = {re.search(r"`(ch\d+-ex-[\w-]+)`", c.source)[1]: i
+               for i, c in enumerate(student.cells) if c.source.startswith("**Your answer**")}
+    found = exercises(nb)
+    assert set(answers) == {ex.label for ex in found}, "one 'Your answer' cell per exercise"
+    for ex in found:
+        if ex.answer_cell is None:  # a written exercise: its answer cell comes right after it
+            before = student.cells[answers[ex.label] - 1].source
+            assert f":label: {ex.label}" in before and before.rstrip().endswith((":::", "```"))
+        else:
+            assert f"`{ex.label}`" in student.cells[answers[ex.label]].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

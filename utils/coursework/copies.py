@@ -52,8 +52,7 @@ def _your_answer(ex: Exercise, nb: nbformat.NotebookNode) -> nbformat.NotebookNo
 
 
 def _model_answer(ex: Exercise) -> nbformat.NotebookNode:
-    assert ex.solution is not None
-    body = ex.solution.body
+    body = ex.solution.body if ex.solution is not None else "*(This exercise has no solution.)*"
     if ex.answer_cell is not None:  # the reference code already fills the answer cell: say so once
         lines = body.split("\n")
         code = python_blocks(body)[0]
@@ -66,13 +65,20 @@ def _model_answer(ex: Exercise) -> nbformat.NotebookNode:
 def _split_markdown(
     nb: nbformat.NotebookNode, cell: nbformat.NotebookNode, by_label: dict[str, Exercise], kind: str
 ) -> list[nbformat.NotebookNode]:
-    """The cell with each solution block cut out and replaced by its own answer cell."""
-    solutions = [b for b in blocks(cell.source) if b.name == "solution"]
-    if not solutions:
+    """The cell cut around its exercises and solutions: every solution block is removed, and an
+    answer cell follows each written exercise or takes the place of a code exercise's solution."""
+    cuts: list[tuple[int, int, Exercise | None]] = []  # (cut from line, resume at line, answer cell for)
+    for block in blocks(cell.source):
+        if block.name == "exercise" and by_label[block.options["label"]].answer_cell is None:
+            cuts.append((block.end + 1, block.end + 1, by_label[block.options["label"]]))
+        elif block.name == "solution":
+            ex = by_label[block.arg]
+            cuts.append((block.start, block.end + 1, ex if ex.answer_cell is not None else None))
+    if not cuts:
         return [_clean_cell(cell)]
     lines, out, start = cell.source.split("\n"), [], 0
-    for block in [*solutions, None]:
-        text = "\n".join(lines[start : block.start if block else len(lines)]).strip("\n")
+    for cut, resume, ex in [*cuts, (len(lines), len(lines), None)]:
+        text = "\n".join(lines[start:cut]).strip("\n")
         if text.strip():
             new = _clean_cell(cell, text)
             if out or start:
@@ -83,10 +89,9 @@ def _split_markdown(
             if used:
                 new.attachments = used
             out.append(new)
-        if block is not None:
-            ex = by_label[block.arg]
+        if ex is not None:
             out.append(_your_answer(ex, nb) if kind == STUDENT else _model_answer(ex))
-            start = block.end + 1
+        start = resume
     return out
 
 
