@@ -202,7 +202,8 @@ def test_reference_answer_passes_and_stub_fails(path: Path, label: str) -> None:
 def test_blocks_follow_the_fence_rule() -> None:
     md = "intro\n````{solution} ch00-ex-a\n:class: dropdown\n\n```python\nx = 1\n```\n\ntext\n````\nafter"
     (sol,) = blocks(md)
-    assert (sol.name, sol.arg, sol.options, sol.start, sol.end) == ("solution", "ch00-ex-a", {"class": "dropdown"}, 1, 9)
+    assert (sol.name, sol.arg, sol.options) == ("solution", "ch00-ex-a", {"class": "dropdown"})
+    assert (sol.start, sol.end) == (1, 9)
     assert first_python_block(sol.body) == "x = 1\n"
     nested = "::::{exercise}\n:label: ch00-ex-b\n:::{note}\ninner\n:::\n::::"
     assert [(b.name, b.end) for b in blocks(nested)] == [("exercise", 5)]
@@ -269,8 +270,10 @@ def test_grader_survives_broken_submissions(tmp_path: Path) -> None:
     right = "import math\n\ndef my_extinction(m):\n    q = 0.0\n    for _ in range(100_000):\n" \
             "        q = math.exp(m * (q - 1))\n    return q\n"
     cases = {
-        "errors.ipynb": _nb(("code", "1 / 0"), ("code", right), ("code", "def my_runaway_threshold(K, L):\n    return 1, 2")),
-        "endless_check.ipynb": _nb(("code", "def my_extinction(m):\n    while True:\n        pass"), ("code", right.replace("my_extinction", "my_runaway_threshold"))),
+        "errors.ipynb": _nb(("code", "1 / 0"), ("code", right),
+                            ("code", "def my_runaway_threshold(K, L):\n    return 1, 2")),
+        "endless_check.ipynb": _nb(("code", "def my_extinction(m):\n    while True:\n        pass"),
+                                   ("code", right.replace("my_extinction", "my_runaway_threshold"))),
         "endless_notebook.ipynb": _nb(("code", "while True:\n    pass"), ("code", right)),
         "dies.ipynb": _nb(("code", "import os\nos._exit(1)")),
         "garbage.ipynb": None,

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     grader = sub.add_parser("grade", help="grade submitted notebooks into a long-form CSV")
     grader.add_argument("submissions", nargs="+", help="submitted notebooks")
     grader.add_argument("--csv", default="grades.csv", help="output CSV (default: %(default)s)")
-    grader.add_argument("--timeout", type=float, default=300, help="seconds for running one notebook (default: %(default)s)")
+    grader.add_argument("--timeout", type=float, default=300,
+                        help="seconds for running one notebook (default: %(default)s)")
     grader.add_argument("--check-timeout", type=float, default=60, help="seconds for one check (default: %(default)s)")
     grader.add_argument("--chapter", type=int, default=None, help="chapter number, if the notebooks do not tell")
     grader.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: %(default)s)")

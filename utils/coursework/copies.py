@@ -102,7 +102,9 @@ def pin_setup(source: str, tag: str) -> str:
     return _GIT_URL.sub(lambda m: f"{m[1]}@{tag}", source)
 
 
-def make_copy(nb: nbformat.NotebookNode, kind: str, *, tag: str | None = None, name: str = "notebook") -> nbformat.NotebookNode:
+def make_copy(
+    nb: nbformat.NotebookNode, kind: str, *, tag: str | None = None, name: str = "notebook"
+) -> nbformat.NotebookNode:
     """The student copy (``kind="student"``) or answer key (``kind="answer-key"``) of ``nb``.
 
     ``tag`` pins the Colab setup cell (tagged ``remove-cell``) to that git tag.
@@ -124,7 +126,8 @@ def make_copy(nb: nbformat.NotebookNode, kind: str, *, tag: str | None = None, n
             source = pin_setup(source, tag)
         cells.append(_clean_cell(cell, source))
     out = nbformat.v4.new_notebook(cells=cells)
-    out.metadata = nbformat.NotebookNode({k: copy.deepcopy(nb.metadata[k]) for k in _KEEP_NB_METADATA if k in nb.metadata})
+    kept = {k: copy.deepcopy(nb.metadata[k]) for k in _KEEP_NB_METADATA if k in nb.metadata}
+    out.metadata = nbformat.NotebookNode(kept)
     out.nbformat, out.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
     left = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"\{solution", c.source)]
     if left:  # the last line of defence: a solution nested where the block reader cannot see it

@@ -44,7 +44,9 @@ def _chapter_from_name(path: Path) -> int | None:
 
 
 def _code(chapter: int, label: str) -> str:
-    return f"from utils.coursework.checks import report as _ptdl_report\n_ptdl_report({chapter}, {label!r}, globals())\n"
+    """The cell the grader runs in the submission's kernel to check one exercise."""
+    return (f"from utils.coursework.checks import report as _ptdl_report\n"
+            f"_ptdl_report({chapter}, {label!r}, globals())\n")
 
 
 def _kernel_env() -> dict[str, str]:
@@ -161,7 +163,8 @@ def grade_notebook(
         if isinstance(got, tuple):
             points, message = got
         elif got == _TIMED_OUT:
-            points, message = 0, f"the check did not finish within {check_timeout:.0f} s (an endless loop in {entry.function}?)."
+            points, message = 0, (f"the check did not finish within {check_timeout:g} s "
+                                   f"(an endless loop in {entry.function}?).")
         elif isinstance(got, str):
             points, message = 0, got
         else:

@@ -49,7 +49,8 @@ def check_runaway_threshold(fn: Callable[[float, int], tuple[float, float]]) -> 
         try:
             p_c, slope = (float(v) for v in value)
         except (TypeError, ValueError):
-            return CheckResult(False, f"my_runaway_threshold({K}, {L}) returned {value!r}; expected a pair (p_c, slope).")
+            return CheckResult(
+                False, f"my_runaway_threshold({K}, {L}) returned {value!r}; expected a pair (p_c, slope).")
         want_p = K ** (-1.0 / L)
         want_slope = 2.0 * L / want_p  # d(1-q)/dm = 2 at m = 1+, and dm/dp = L m / p = L / p_c there
         if not np.isfinite(p_c) or abs(p_c - want_p) > 1e-9 * want_p:
@@ -63,7 +64,8 @@ def check_runaway_threshold(fn: Callable[[float, int], tuple[float, float]]) -> 
                 hint = " 2L is the approximation for p_c close to 1: keep the factor 1/p_c."
             elif abs(slope - want_slope / 2) < SLOPE_RTOL * want_slope:
                 hint = " A factor 2 is missing: just above m = 1, 1 - q = 2 (m - 1) to first order."
-            return CheckResult(False, f"for K = {K}, L = {L} your slope = {slope:.5g}, expected {want_slope:.5g}.{hint}")
+            return CheckResult(
+                False, f"for K = {K}, L = {L} your slope = {slope:.5g}, expected {want_slope:.5g}.{hint}")
     pairs = ", ".join(f"({K}, {L})" for K, L in CHECK_KL)
     return CheckResult(True, f"p_c = K**(-1/L) and the slope 2L/p_c match for (K, L) = {pairs}.")
 
