@@ -126,6 +126,20 @@ def test_pin_setup_rewrites_only_the_install_url() -> None:
     assert "git+https://github.com/ptdl-course/phase-transitions-dl@fall-2026" in pinned.cells[changed[0]].source
 
 
+def test_bad_arguments_are_named() -> None:
+    nb = _nb(("md", EX))
+    with pytest.raises(ValueError, match=r"^kind must"):
+        make_copy(nb, "teacher")
+    with pytest.raises(ValueError, match=r"^timeout must"):
+        grade([], timeout=0)
+    with pytest.raises(ValueError, match=r"^check_timeout must"):
+        grade([], check_timeout=-1)
+    with pytest.raises(ValueError, match=r"^jobs must"):
+        grade([], jobs=0)
+    with pytest.raises(TypeError, match=r"^chapter must"):
+        grade([], chapter="2")
+
+
 def test_build_excludes_the_copies() -> None:
     import yaml
 

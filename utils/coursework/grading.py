@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from .._validate import check_int, check_real
 from .checks import MIME, graded_table
 from .parse import chapter_number
 
@@ -185,6 +186,11 @@ def grade(
     chapter: int | None = None, jobs: int = 1,
 ) -> list[Row]:
     """The rows of all submissions, in order; ``jobs`` > 1 runs that many submissions at once."""
+    check_real("timeout", timeout, positive=True)
+    check_real("check_timeout", check_timeout, positive=True)
+    check_int("jobs", jobs, minimum=1)
+    if chapter is not None:
+        check_int("chapter", chapter, minimum=1)
     args = [(str(p), timeout, check_timeout, chapter) for p in paths]
     if jobs <= 1 or len(args) <= 1:
         return [row for a in args for row in _grade_star(a)]
