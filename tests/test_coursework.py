@@ -161,7 +161,7 @@ def test_chapter_follows_the_coursework_format(path: Path) -> None:
         cell = nb.cells[ex.cell].source.strip()
         assert [b.name for b in blocks(cell)] == ["exercise"] and cell.startswith((":::", "```")), \
             f"{ex.label}: the exercise is alone in its markdown cell"
-        assert re.search(r"\(about \d+(-\d+)? (minutes|hours?)\.?\)", cell, re.I), f"{ex.label}: a time estimate"
+        assert re.search(r"\(about \d+(-\d+)? (minutes|hours?)\b", cell, re.I), f"{ex.label}: a time estimate"
         assert ex.solution is not None, f"{ex.label} has a solution"
         sol = nb.cells[ex.solution_cell].source.strip()
         assert ex.solution.start == 0 and ex.solution.end == len(sol.split("\n")) - 1, \
