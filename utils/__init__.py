@@ -20,6 +20,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
 - :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
+- :mod:`utils.coursework` student copies, answer keys and the autograder (``make student``, ``make grade``)
 
 Private helpers (leading underscore, not part of the public names):
 
