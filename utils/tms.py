@@ -21,7 +21,10 @@ with one shared bias ``beta`` on those ``k`` features and chooses ``(l, beta)`` 
 the loss; the other ``c - k`` columns and biases are zero. For ``k <= 4`` the neighbours do not
 interfere (their inner products are ``<= 0``) and the optimum is exact reconstruction,
 ``l = 1, beta = 0``, with loss ``(c - k) / (3c)``. For ``k >= 5`` the neighbours interfere and
-the optimal bias is negative.
+the optimal bias is negative. A feature left out of the k-gon (zero column) is best served by
+the bias ``1 / (2c)`` (its output is then that constant): ``kgon(k, c, inactive_bias=1 / (2 * c))``
+is the critical point that gradient descent from a small initialisation reaches, with loss
+``loss(kgon(k, c)) - (c - k) / (4 c^2)``.
 """
 
 from __future__ import annotations
@@ -123,7 +126,6 @@ def _kgon_gradient(params: np.ndarray, k: int, c: int, h: float = 1e-6) -> np.nd
     return np.array([(_kgon_loss(params + e[i], k, c) - _kgon_loss(params - e[i], k, c)) / (2 * h) for i in range(2)])
 
 
-@functools.lru_cache(maxsize=None)
 def kgon_parameters(k: int, c: int) -> tuple[float, float]:
     """The length ``l`` and shared bias ``beta`` of the optimal regular k-gon among ``c`` features (chapter 10).
 
@@ -134,6 +136,11 @@ def kgon_parameters(k: int, c: int) -> tuple[float, float]:
     c = check_int("c", c, minimum=1)
     if k > c:
         raise ValueError(f"k must be <= c = {c}, got {k}")
+    return _optimal_kgon(k, c)
+
+
+@functools.lru_cache(maxsize=None)
+def _optimal_kgon(k: int, c: int) -> tuple[float, float]:
     x = optimize.minimize(_kgon_loss, (1.0, 0.0), args=(k, c), method="Nelder-Mead",
                           options={"xatol": 1e-12, "fatol": 1e-16, "maxiter": 2000}).x
     root = optimize.root(_kgon_gradient, x, args=(k, c), method="hybr", tol=1e-14)
@@ -142,15 +149,18 @@ def kgon_parameters(k: int, c: int) -> tuple[float, float]:
     return float(abs(x[0])), float(x[1])
 
 
-def kgon(k: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+def kgon(k: int, c: int, *, inactive_bias: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """``(W, b)`` at the optimal regular k-gon: ``k`` columns of length ``l`` at angles ``2 pi j / k`` (chapter 10).
 
     The ``k`` active features share the bias ``beta``; ``(l, beta)`` minimise :func:`loss`
-    (see :func:`kgon_parameters`). The other ``c - k`` columns are zero with bias 0. ``W`` has
-    shape ``(2, c)``, ``b`` shape ``(c,)``, both float64.
+    (see :func:`kgon_parameters`). The other ``c - k`` columns are zero with bias
+    ``inactive_bias`` (default 0; ``1 / (2c)`` is the best bias for a feature the model does not
+    represent, a negative one switches its output off). ``W`` has shape ``(2, c)``, ``b`` shape
+    ``(c,)``, both float64.
     """
+    inactive_bias = check_real("inactive_bias", inactive_bias)
     length, beta = kgon_parameters(k, c)
-    b = np.zeros(c)
+    b = np.full(c, inactive_bias)
     b[:k] = beta
     return _kgon_columns(k, c, length), b
 
