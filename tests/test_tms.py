@@ -167,3 +167,31 @@ def test_errors_name_the_argument() -> None:
         tms.sample(10, 6, sparsity=1.0)
     with pytest.raises(ValueError, match=r"^seed must"):
         tms.sample(10, 6, seed=-1)
+
+
+def _descend(W: torch.Tensor, b: torch.Tensor, steps: int = 1500, lr: float = 0.2) -> np.ndarray:
+    """Gradient descent on the exact loss for a batch of models; the final losses."""
+    W, b = W.clone().requires_grad_(), b.clone().requires_grad_()
+    opt = torch.optim.SGD([W, b], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        tms.loss(W, b).sum().backward()
+        opt.step()
+    return tms.loss(W, b).detach().numpy()
+
+
+def test_four_gon_with_positive_unused_biases_is_a_local_minimum_and_three_gon_a_saddle() -> None:
+    # On its crease the Hessian does not exist; test minimality directly: gradient descent from
+    # random perturbations of size 0.02 returns to the 4++ loss, but leaves 3+++ for lower loss.
+    c, runs = 6, 32
+    gen = torch.Generator().manual_seed(0)
+    for k, expect_return in [(4, True), (3, False)]:
+        W0, b0 = (torch.tensor(a) for a in tms.kgon(k, c, inactive_bias=1 / (2 * c)))
+        start = float(tms.loss(W0, b0))
+        W = W0 + 0.02 * torch.randn(runs, 2, c, generator=gen, dtype=torch.float64)
+        b = b0 + 0.02 * torch.randn(runs, c, generator=gen, dtype=torch.float64)
+        final = _descend(W, b)
+        if expect_return:
+            assert np.allclose(final, start, atol=1e-6)
+        else:
+            assert np.all(final < start - 0.02)
