@@ -45,7 +45,7 @@ def check_interval_loss(fn: Callable[[float, float, float], float]) -> CheckResu
             elif a != 0 and not 0 <= -b / a <= 1:
                 hint = " Here the switching point -b/a lies outside [0, 1]: clip it to [0, 1]."
             return CheckResult(False, f"fn({a}, {b}, {d}) returned {out:.6g}, expected {want:.6g}.{hint}")
-    return CheckResult(True, "your integral matches quadrature in every case (slopes of both signs, a = 0, kinks).")
+    return CheckResult(True, "matches quadrature for slopes of both signs, a = 0 and kinks.")
 
 
 def check_unused_bias(fn: Callable[[int], float]) -> CheckResult:
@@ -63,7 +63,7 @@ def check_unused_bias(fn: Callable[[int], float]) -> CheckResult:
             elif math.isclose(out, 1 / c, abs_tol=1e-6):
                 hint = " Differentiate (1/c) [int_0^1 (t - b)^2 dt + (c - 1) b^2] once more carefully."
             return CheckResult(False, f"for c = {c} you gave {out:.6g}; the loss is smallest at {res.x:.6g}.{hint}")
-    return CheckResult(True, "the best constant output is 1/(2c): half the mean of t, diluted by the c - 1 other inputs.")
+    return CheckResult(True, "1/(2c): the mean of t, 1/2, diluted by the c - 1 other inputs.")
 
 
 def check_hutchinson(fn: Callable[..., float]) -> CheckResult:
@@ -89,7 +89,7 @@ def check_hutchinson(fn: Callable[..., float]) -> CheckResult:
     again, _ = attempt(fn, lambda v: A @ v, 30, m, 1)
     if again is None or float(again) != out:
         return CheckResult(False, "the same seed must give the same estimate: draw v from np.random.default_rng(seed).")
-    return CheckResult(True, "exact on a diagonal matrix, and within its standard error on a dense one.")
+    return CheckResult(True, "exact on a diagonal matrix, within its error on a dense one.")
 
 
 def check_min_localization(fn: Callable[[np.ndarray, float], float]) -> CheckResult:
@@ -109,7 +109,7 @@ def check_min_localization(fn: Callable[[np.ndarray, float], float]) -> CheckRes
                 hint = " The loss enters multiplied by nbeta."
             return CheckResult(False, f"for H with eigenvalues {np.round(np.linalg.eigvalsh(H), 3).tolist()} and "
                                       f"nbeta = {nbeta} you gave {out:.6g}, expected {want:.6g}.{hint}")
-    return CheckResult(True, "gamma must beat nbeta times the most negative curvature: nbeta H + gamma I > 0.")
+    return CheckResult(True, "gamma > -nbeta * (most negative eigenvalue): nbeta H + gamma I > 0.")
 
 
 GRADED = {
