@@ -139,10 +139,15 @@ def kgon_parameters(k: int, c: int) -> tuple[float, float]:
     return _optimal_kgon(k, c)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optimal_kgon(k: int, c: int) -> tuple[float, float]:
-    x = optimize.minimize(_kgon_loss, (1.0, 0.0), args=(k, c), method="Nelder-Mead",
-                          options={"xatol": 1e-12, "fatol": 1e-16, "maxiter": 2000}).x
+    x = optimize.minimize(
+        _kgon_loss,
+        (1.0, 0.0),
+        args=(k, c),
+        method="Nelder-Mead",
+        options={"xatol": 1e-12, "fatol": 1e-16, "maxiter": 2000},
+    ).x
     root = optimize.root(_kgon_gradient, x, args=(k, c), method="hybr", tol=1e-14)
     if root.success and _kgon_loss(root.x, k, c) <= _kgon_loss(x, k, c) + 1e-15:
         x = root.x
