@@ -15,6 +15,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.icl`        in-context regression baselines: ridge, least squares, one GD step, dMMSE (chapter 7)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
 - :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
