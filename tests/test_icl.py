@@ -59,7 +59,7 @@ def test_gd_step_is_one_gradient_step_on_the_in_context_loss() -> None:
 
 @pytest.mark.parametrize("noise", [0.0, 0.7])
 def test_gd_step_risk_matches_simulation_and_optimal_gamma_minimises_it(noise: float) -> None:
-    n, d, p = 10, 3, 200_000
+    n, d, p = 10, 3, 60_000
     x, y, xq, pr = prompts(p, n, d, noise=noise, seed=1)
     target = pr.y[:, -1].numpy()
     g_star = icl.optimal_gamma(n, d, noise)
@@ -74,9 +74,9 @@ def test_gd_step_risk_matches_simulation_and_optimal_gamma_minimises_it(noise: f
     assert math.isclose(icl.gd_step_risk(g_star, n, d), d * (d + 1) / (n + d + 1)) or noise > 0
 
 
-@pytest.mark.parametrize(("n", "d", "noise"), [(2, 6, 0.5), (12, 4, 0.5), (3, 5, 0.0), (7, 4, 0.0)])
+@pytest.mark.parametrize(("n", "d", "noise"), [(2, 6, 2.0), (12, 4, 0.5), (3, 5, 0.0), (7, 4, 0.0)])
 def test_least_squares_risk_matches_simulation(n: int, d: int, noise: float) -> None:
-    x, y, xq, pr = prompts(100_000, n, d, noise=noise, seed=2)
+    x, y, xq, pr = prompts(40_000, n, d, noise=noise, seed=2)
     err = (icl.least_squares(x, y, xq) - pr.y[:, -1].numpy()) ** 2
     want = icl.least_squares_risk(n, d, noise)
     assert abs(err.mean() - want) < 4 * err.std() / math.sqrt(len(err)) + 1e-9
