@@ -16,6 +16,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.icl`        in-context regression baselines: ridge, least squares, one GD step, dMMSE (chapter 7)
 - :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
 - :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
