@@ -38,8 +38,11 @@ def _stub(*args):
 
 
 def test_solutions_pass() -> None:
-    for check, fn in ((check_frequency_power, my_frequency_power), (check_grokking_steps, my_grokking_steps),
-                      (check_subtraction_weights, my_subtraction_weights)):
+    for check, fn in (
+        (check_frequency_power, my_frequency_power),
+        (check_grokking_steps, my_grokking_steps),
+        (check_subtraction_weights, my_subtraction_weights),
+    ):
         result = check(fn)
         assert result.passed, result.message
         assert str(result).startswith("Correct!")
@@ -102,6 +105,10 @@ def test_subtraction_hints() -> None:
 
 def test_graded_table_names_the_notebook_functions() -> None:
     assert set(GRADED) == {"ch06-ex-power", "ch06-ex-steps", "ch06-ex-subtraction"}
-    assert {g.function for g in GRADED.values()} == {"my_frequency_power", "my_grokking_steps", "my_subtraction_weights"}
+    assert {g.function for g in GRADED.values()} == {
+        "my_frequency_power",
+        "my_grokking_steps",
+        "my_subtraction_weights",
+    }
     assert all(callable(g.check) and g.points >= 1 for g in GRADED.values())
     assert ch06.check_frequency_power is GRADED["ch06-ex-power"].check

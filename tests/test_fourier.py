@@ -63,7 +63,7 @@ def test_key_frequencies_and_energy_fraction() -> None:
     assert key_frequencies(power, 2).tolist() == [2, 4]  # k = 0 (the constant) never counts
     assert energy_fraction(power, [2, 4]) == pytest.approx(8.0 / 10.0)
     np.testing.assert_allclose(energy_fraction(np.stack([power, power]), [1]), [0.1, 0.1])
-    with pytest.raises(ValueError, match=r"^n_keys must be <= 5"):
+    with pytest.raises(ValueError, match=r"^num_keys must be <= 5"):
         key_frequencies(power, 6)
     with pytest.raises(ValueError, match=r"^freqs must be non-zero"):
         energy_fraction(power, [0, 2])
@@ -129,7 +129,9 @@ def test_cross_entropy_matches_torch() -> None:
     logits = rng.normal(size=(3, 20, 7)) * 1000  # exp would overflow: the max-shift must keep it finite
     labels = rng.integers(0, 7, size=(3, 20))
     mask = rng.random((3, 20)) < 0.5
-    want = torch.nn.functional.cross_entropy(torch.tensor(logits).transpose(1, 2), torch.tensor(labels), reduction="none")
+    want = torch.nn.functional.cross_entropy(
+        torch.tensor(logits).transpose(1, 2), torch.tensor(labels), reduction="none"
+    )
     want = want.numpy()
     np.testing.assert_allclose(cross_entropy(logits, labels), want.mean(1), rtol=1e-10)
     np.testing.assert_allclose(cross_entropy(logits, labels, mask), (want * mask).sum(1) / mask.sum(1), rtol=1e-10)

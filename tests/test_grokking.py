@@ -30,7 +30,7 @@ def _reference(seed: int, data, *, steps: int, lr: float, wd: float) -> ModularM
 def test_each_network_trains_exactly_as_torch_adamw_alone() -> None:
     data = [modular_arithmetic(P, train_fraction=f, seed=s) for f, s in ((0.5, 0), (0.3, 1))]  # unequal sizes
     wds = [0.1, 2.0]
-    batch = ModularMLP(P, embed_dim=4, width=8, n_models=2, seed=3)
+    batch = ModularMLP(P, embed_dim=4, width=8, num_models=2, seed=3)
     train_modular(batch, data, steps=4, lr=0.01, weight_decay=wds, progress=False)
     for m in range(2):
         alone = _reference(3 + m, data[m], steps=4, lr=0.01, wd=wds[m])
@@ -40,7 +40,7 @@ def test_each_network_trains_exactly_as_torch_adamw_alone() -> None:
 
 def test_records_agree_with_direct_evaluation() -> None:
     data = [modular_arithmetic(P, train_fraction=0.6, seed=s) for s in range(3)]
-    model = ModularMLP(P, embed_dim=4, width=8, n_models=3, seed=0)
+    model = ModularMLP(P, embed_dim=4, width=8, num_models=3, seed=0)
     h = train_modular(model, data, steps=25, lr=0.02, eval_every=10, snapshot_every=5, progress=False)
     assert h.eval_step.tolist() == [0, 10, 20, 25]
     assert sorted(h.snapshots) == [0, 5, 10, 15, 20, 25]
@@ -73,9 +73,18 @@ def test_first_step_and_grokking_steps() -> None:
     step_acc[3:, 1] = 0.99  # network 1: never quite
     test_acc = np.array([[0.0, 0.0], [0.5, 0.2], [0.951, 0.3], [1.0, 0.96], [1.0, 0.97]])
     h = ModularHistory(
-        step_loss=np.zeros((41, 2)), step_acc=step_acc, eval_step=steps.tolist() + [40], train_acc=test_acc,
-        test_acc=test_acc, train_loss=test_acc, test_loss=test_acc, weight_norm=test_acc, train_mask=np.zeros((2, 1)),
-        test_mask=np.zeros((2, 1)), labels=np.zeros((2, 1)), weight_decay=np.zeros(2),
+        step_loss=np.zeros((41, 2)),
+        step_acc=step_acc,
+        eval_step=steps.tolist() + [40],
+        train_acc=test_acc,
+        test_acc=test_acc,
+        train_loss=test_acc,
+        test_loss=test_acc,
+        weight_norm=test_acc,
+        train_mask=np.zeros((2, 1)),
+        test_mask=np.zeros((2, 1)),
+        labels=np.zeros((2, 1)),
+        weight_decay=np.zeros(2),
     )
     a, b = grokking_steps(h)
     assert a[0] == 7 and math.isnan(a[1])
@@ -86,8 +95,14 @@ def test_first_step_and_grokking_steps() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "phase"),
-    [(40, 600, "grokking"), (40, 100, "comprehension"), (40, 200, "grokking"), (40, math.nan, "memorisation"),
-     (math.nan, math.nan, "confusion"), (math.nan, 300, "comprehension")],
+    [
+        (40, 600, "grokking"),
+        (40, 100, "comprehension"),
+        (40, 200, "grokking"),
+        (40, math.nan, "memorisation"),
+        (math.nan, math.nan, "confusion"),
+        (math.nan, 300, "comprehension"),
+    ],
 )
 def test_classify_run(a: float, b: float, phase: str) -> None:
     assert classify_run(a, b) == phase

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from utils.data import is_prime, modular_arithmetic
-from utils.models import ModularMLP, n_parameters
+from utils.models import ModularMLP, num_parameters
 
 
 @pytest.mark.parametrize("op", ["+", "-", "*"])
@@ -75,7 +75,7 @@ def test_bad_input() -> None:
 
 
 def test_modular_mlp_is_the_stated_formula() -> None:
-    model = ModularMLP(5, embed_dim=3, width=4, n_models=2, seed=1)
+    model = ModularMLP(5, embed_dim=3, width=4, num_models=2, seed=1)
     x = torch.tensor([[1, 4], [0, 2], [3, 3]])
     out = model(x)
     assert out.shape == (2, 3, 5)
@@ -92,11 +92,11 @@ def test_modular_mlp_is_the_stated_formula() -> None:
 
 
 def test_network_m_is_the_lone_network_with_seed_plus_m_and_counts() -> None:
-    batch = ModularMLP(7, embed_dim=4, width=6, n_models=3, seed=10)
+    batch = ModularMLP(7, embed_dim=4, width=6, num_models=3, seed=10)
     lone = ModularMLP(7, embed_dim=4, width=6, seed=12)
     torch.testing.assert_close(batch.w_out[2], lone.w_out[0])
     torch.testing.assert_close(batch.embed[2], lone.embed[0])
-    assert n_parameters(lone) == 7 * 4 + 2 * 4 * 6 + 6 * 7
+    assert num_parameters(lone) == 7 * 4 + 2 * 4 * 6 + 6 * 7
     x = torch.tensor([[2, 5], [6, 0]])
     torch.testing.assert_close(batch(x)[2], lone(x)[0])
     per_model_x = torch.stack([x, x.flip(0), x])  # each network its own inputs
@@ -104,19 +104,19 @@ def test_network_m_is_the_lone_network_with_seed_plus_m_and_counts() -> None:
 
 
 def test_init_variances() -> None:
-    model = ModularMLP(31, embed_dim=32, width=256, n_models=8, seed=0)
+    model = ModularMLP(31, embed_dim=32, width=256, num_models=8, seed=0)
     u, v = (t.detach() for t in model.tables())
     assert abs(float((u + v).var()) - 1.0) < 0.1  # unit-variance pre-activations
     assert abs(float(model.w_out.detach().var()) * 256 - 1.0) < 0.05
 
 
 def test_from_weights_round_trip_and_bad_shapes() -> None:
-    model = ModularMLP(5, embed_dim=2, width=3, n_models=2, seed=0)
+    model = ModularMLP(5, embed_dim=2, width=3, num_models=2, seed=0)
     arrays = [t.detach().numpy() for t in (model.embed, model.w_a, model.w_b, model.w_out)]
     copy = ModularMLP.from_weights(*arrays)
     torch.testing.assert_close(copy.all_logits(), model.all_logits())
     single = ModularMLP.from_weights(*(a[1] for a in arrays))
-    assert single.n_models == 1
+    assert single.num_models == 1
     torch.testing.assert_close(single.all_logits()[0], model.all_logits()[1])
     with pytest.raises(ValueError, match=r"^w_a, w_b must be"):
         ModularMLP.from_weights(arrays[0][0], arrays[1][0], arrays[2][0], arrays[3][0].T)

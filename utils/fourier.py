@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from ._validate import check_int
 
 #: Phases per operand in :func:`fourier_solution`: 3 x 3 phase pairs make every unwanted term cancel.
@@ -52,16 +53,16 @@ def embedding_power(embed: np.ndarray) -> np.ndarray:
     return frequency_power(embed, axis=-2).sum(-1)
 
 
-def key_frequencies(power: np.ndarray, n_keys: int) -> np.ndarray:
-    """The ``n_keys`` non-zero frequencies of largest energy in ``power`` (one spectrum, as from :func:`embedding_power`), sorted."""
+def key_frequencies(power: np.ndarray, num_keys: int) -> np.ndarray:
+    """The ``num_keys`` non-zero frequencies of largest energy in ``power`` (one spectrum, as from :func:`embedding_power`), sorted."""
     power = np.asarray(power, dtype=float)
     if power.ndim != 1 or power.size < 2:
         raise ValueError(f"power must be one spectrum of at least 2 frequencies, got shape {power.shape}")
-    n_keys = check_int("n_keys", n_keys, minimum=1)
-    if n_keys > power.size - 1:
-        raise ValueError(f"n_keys must be <= {power.size - 1} (the non-zero frequencies), got {n_keys}")
+    num_keys = check_int("num_keys", num_keys, minimum=1)
+    if num_keys > power.size - 1:
+        raise ValueError(f"num_keys must be <= {power.size - 1} (the non-zero frequencies), got {num_keys}")
     order = np.argsort(power[1:])[::-1] + 1
-    return np.sort(order[:n_keys])
+    return np.sort(order[:num_keys])
 
 
 def energy_fraction(power: np.ndarray, freqs: Sequence[int]) -> np.ndarray:
@@ -103,7 +104,9 @@ def fourier_solution(
         raise ValueError(f"frequencies must be a non-empty list of integers, got {frequencies!r}")
     folded = np.minimum(freqs % p, (-freqs) % p)
     if np.any(folded == 0) or np.unique(folded).size != folded.size:
-        raise ValueError(f"frequencies must be distinct and non-zero mod p (k and p - k count as one), got {freqs.tolist()}")
+        raise ValueError(
+            f"frequencies must be distinct and non-zero mod p (k and p - k count as one), got {freqs.tolist()}"
+        )
     n = np.arange(p)
     phases = 2 * np.pi * np.arange(PHASES_PER_OPERAND) / PHASES_PER_OPERAND
     phi1, phi2 = (g.ravel() for g in np.meshgrid(phases, phases, indexing="ij"))

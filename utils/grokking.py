@@ -113,14 +113,16 @@ def train_modular(
     """
     if not isinstance(model, ModularMLP):
         raise TypeError(f"model must be a utils.models.ModularMLP, got {type(model).__name__}")
-    m, p = model.n_models, model.p
+    m, p = model.num_models, model.p
     if not isinstance(data, (list, tuple)) or len(data) != m:
         raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {type(data).__name__}")
     steps = check_int("steps", steps, minimum=1)
     lr = check_real("lr", lr, positive=True)
     wd = _per_model("weight_decay", weight_decay, m)
     if np.any(lr * wd >= 1):
-        raise ValueError(f"weight_decay must satisfy lr * weight_decay < 1 (the decay factor 1 - lr * wd must stay positive), got {wd.max()}")
+        raise ValueError(
+            f"weight_decay must satisfy lr * weight_decay < 1 (the decay factor 1 - lr * wd must stay positive), got {wd.max()}"
+        )
     if not (len(betas) == 2 and all(0.0 <= check_real("betas", b) < 1.0 for b in betas)):
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     eval_every = check_int("eval_every", eval_every, minimum=1)
@@ -149,7 +151,9 @@ def train_modular(
     decay = torch.as_tensor(1.0 - lr * wd, dtype=torch.float32).view(m, 1, 1)
     step_loss = np.zeros((steps + 1, m))
     step_acc = np.zeros((steps + 1, m))
-    evals: dict[str, list[np.ndarray]] = {k: [] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")}
+    evals: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
+    }
     eval_steps: list[int] = []
     snapshots: dict[int, dict[str, np.ndarray]] = {}
 
@@ -166,7 +170,9 @@ def train_modular(
         eval_steps.append(step)
 
     def snapshot(step: int) -> None:
-        snapshots[step] = {name: q.detach().numpy().copy() for name, q in zip(("embed", "w_a", "w_b", "w_out"), params)}
+        snapshots[step] = {
+            name: q.detach().numpy().copy() for name, q in zip(("embed", "w_a", "w_b", "w_out"), params, strict=True)
+        }
 
     bar = _progress(range(1, steps + 2), desc="training", total=steps + 1) if progress else range(1, steps + 2)
     for t in bar:  # iteration t measures the parameters after t - 1 steps, then takes step t
@@ -211,7 +217,9 @@ def first_step(steps: np.ndarray, values: np.ndarray, threshold: float, *, stric
     """The first entry of ``steps`` where ``values >= threshold`` (``>`` if ``strict``), or ``nan`` if never."""
     steps, values = np.asarray(steps), np.asarray(values, dtype=float)
     if steps.shape != values.shape or steps.ndim != 1:
-        raise ValueError(f"steps and values must be 1-D arrays of the same length, got {steps.shape} and {values.shape}")
+        raise ValueError(
+            f"steps and values must be 1-D arrays of the same length, got {steps.shape} and {values.shape}"
+        )
     hit = values > threshold if strict else values >= threshold
     return float(steps[np.argmax(hit)]) if hit.any() else math.nan
 

@@ -41,7 +41,9 @@ def check_frequency_power(fn: Callable[[np.ndarray], Any]) -> CheckResult:
                 hint = " Frequencies k >= 1 appear twice (k and p - k): double them."
             elif np.allclose(got, want * p, rtol=1e-6, atol=1e-9):
                 hint = " Divide |X_k|^2 by p (Parseval: the energies must add up to sum(x**2))."
-            return CheckResult(False, f"wrong energies for p = {p}: expected {np.round(want, 4)}, got {np.round(got, 4)}.{hint}")
+            return CheckResult(
+                False, f"wrong energies for p = {p}: expected {np.round(want, 4)}, got {np.round(got, 4)}.{hint}"
+            )
     return CheckResult(True, "your spectrum matches utils.fourier.frequency_power, and it obeys Parseval.")
 
 
@@ -72,13 +74,17 @@ def check_grokking_steps(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
             return CheckResult(False, f"return two numbers (A, B), got {out!r}.")
         if len(got) != 2:
             return CheckResult(False, f"return two numbers (A, B), got {len(got)} values.")
-        same = all((math.isnan(g) and math.isnan(w)) or g == w for g, w in zip(got, want))
+        same = all((math.isnan(g) and math.isnan(w)) or g == w for g, w in zip(got, want, strict=True))
         if not same:
             case = f"step_acc = {step_acc.tolist()}, eval_step = {eval_step.tolist()}, test_acc = {test_acc.tolist()}"
             hint = ""
             if math.isnan(want[0]) and not math.isnan(got[0]):
                 hint = " Training accuracy 0.99 is not 100 %: A stays nan."
-            elif not math.isnan(want[1]) and got[1] == float(eval_step[np.argmax(test_acc >= 0.95)]) and got[1] != want[1]:
+            elif (
+                not math.isnan(want[1])
+                and got[1] == float(eval_step[np.argmax(test_acc >= 0.95)])
+                and got[1] != want[1]
+            ):
                 hint = " 'Above 95 %' is strict: test accuracy 0.95 does not count."
             elif not math.isnan(want[0]) and got[0] != want[0]:
                 hint = " A is an index into step_acc (row t = after t steps), the first time it equals 1."
@@ -99,7 +105,7 @@ def check_subtraction_weights(fn: Callable[[int, int], Any]) -> CheckResult:
             return failed
         try:
             model = ModularMLP.from_weights(*out)
-        except Exception as exc:  # noqa: BLE001 - the student's arrays, reported as a verdict
+        except Exception as exc:
             return CheckResult(False, f"could not build a ModularMLP from your (embed, w_a, w_b, w_out): {exc}")
         if model.p != p:
             return CheckResult(False, f"for p = {p} the embedding must have {p} rows, got {model.p}.")
