@@ -35,7 +35,7 @@ from .progress import progress as _progress
 PHASES = ("comprehension", "grokking", "memorisation", "confusion")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModularHistory:
     """What :func:`train_modular` records; arrays have one column per network.
 
