@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._core import CheckResult, attempt_number
+from ._core import CheckResult, Graded, attempt_number
 
 
 def _configs(L: int = 6) -> dict[str, tuple[np.ndarray, float]]:
@@ -72,3 +72,10 @@ def check_binder_cumulant(fn: Callable[[np.ndarray], float]) -> CheckResult:
         if not np.isclose(value, exact, atol=1e-9):
             return CheckResult(False, f"for {name} U4 = {exact:.4f}, you returned {value:.4f}.")
     return CheckResult(True, "U4 = 2/3 for an ordered phase, and your function matches the formula on random samples.")
+
+
+#: The graded code exercises of chapter 3 (see :mod:`utils.exercises`).
+GRADED = {
+    "ch03-ex-energy": Graded("my_energy", check_energy_per_spin),
+    "ch03-ex-binder": Graded("my_binder", check_binder_cumulant),
+}
