@@ -247,6 +247,22 @@ def block_spin(spins: np.ndarray, b: int = 2) -> np.ndarray:
     return np.where(total != 0, np.sign(total), top_left).astype(np.int8)
 
 
+def correlation_function(spins: np.ndarray) -> np.ndarray:
+    """Spin-spin correlation ``G(r) = <s_(i,j) s_(i,j+r)>``, ``r = 0..L//2``, per configuration (chapter 3).
+
+    Averaged over all sites and over the two lattice directions (periodic boundaries), by FFT;
+    shape ``spins.shape[:-2] + (L // 2 + 1,)``. Not connected: on a finite lattice ``<m> = 0``.
+    """
+    arr = _spin_array(spins).astype(np.float64)
+    L = arr.shape[-1]
+    total = 0.0
+    for axis in (-1, -2):
+        f = np.fft.rfft(arr, axis=axis)
+        corr = np.fft.irfft(f * np.conj(f), n=L, axis=axis)  # sum over k of s_k s_(k+r) along the axis
+        total = total + corr.mean(axis=-2 if axis == -1 else -1) / L
+    return (total / 2)[..., : L // 2 + 1]
+
+
 # ----------------------------------------------------------------------------------------------
 # Statistics of per-sample observables (the sample axis is the last one)
 # ----------------------------------------------------------------------------------------------
