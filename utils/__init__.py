@@ -13,6 +13,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapter 2)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
+- :mod:`utils.ising_field` the Ising model in a field: hysteresis, metastable lifetimes, exact 4x4 (chapter 3)
 - :mod:`utils.fss`        finite-size scaling: curve crossings, power-law fits in L (chapter 3)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
