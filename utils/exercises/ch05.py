@@ -46,8 +46,10 @@ def check_nu(fn: Callable[[np.ndarray, np.ndarray], float]) -> CheckResult:
         if failed is not None:
             return failed
         if not math.isfinite(got) or abs(got - want) > 1e-6 * max(1.0, abs(want)):
-            hint = "nu is minus the slope of ln xi against ln distance." if abs(got + want) < 1e-3 else (
-                "Fit a straight line to ln xi against ln distance (np.polyfit) over all points."
+            hint = (
+                "nu is minus the slope of ln xi against ln distance."
+                if abs(got + want) < 1e-3
+                else ("Fit a straight line to ln xi against ln distance (np.polyfit) over all points.")
             )
             return CheckResult(False, f"for xi = {amp} d^(-{nu}) you return {got:.5g}, expected {want:.5g}. {hint}")
     return CheckResult(True, "nu recovered from three power laws (nu = 0.63, 1, 1.338).")
