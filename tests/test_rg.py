@@ -179,3 +179,77 @@ def test_scalar_in_float_out() -> None:
 def test_bad_input(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+# --- majority voting, a two-coupling flow, scaling relations, block-spin correlations ----------
+
+
+def test_majority_vote_closed_form_and_enumeration() -> None:
+    p = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(rg.majority_vote(p), 3 * p**2 - 2 * p**3, rtol=1e-14, atol=1e-16)
+    for q in (0.2, 0.5, 0.7):  # n = 5 by summing over all 2^5 vote patterns
+        brute = sum(
+            np.prod([q if v else 1 - q for v in votes])
+            for votes in itertools.product((0, 1), repeat=5)
+            if sum(votes) >= 3
+        )
+        assert rg.majority_vote(q, 5) == pytest.approx(brute, rel=1e-13)
+    lin = rg.linearize(rg.majority_vote, 0.5, b=3)
+    assert rg.majority_vote(0.5) == 0.5 and lin.eigenvalue == pytest.approx(1.5, rel=1e-12)
+
+
+def test_two_coupling_flow_fixed_point_and_eigenvalues() -> None:
+    K1, L1 = rg.decimate_square_nnn(0.3, 0.05)
+    assert K1 == pytest.approx(2 * 0.09 + 0.05) and L1 == pytest.approx(0.09)
+    assert rg.decimate_square_nnn(1 / 3, 1 / 9) == pytest.approx((1 / 3, 1 / 9), rel=1e-15)
+    lin = rg.linearize_map(lambda x: np.array(rg.decimate_square_nnn(x[0], x[1])), [1 / 3, 1 / 9], b=np.sqrt(2))
+    exact = np.array([(2 + np.sqrt(10)) / 3, (2 - np.sqrt(10)) / 3])
+    np.testing.assert_allclose(lin.eigenvalues, exact, rtol=1e-9)
+    np.testing.assert_allclose(lin.y, np.log(np.abs(exact)) / np.log(np.sqrt(2)), rtol=1e-9)
+    for lam, v in zip(lin.eigenvalues, lin.eigenvectors.T, strict=True):  # M v = Lambda v, exact Jacobian
+        M = np.array([[4 / 3, 1.0], [2 / 3, 0.0]])
+        np.testing.assert_allclose(M @ v, lam * v, atol=1e-9)
+    assert lin.y[0] > 0 > lin.y[1]
+
+
+def test_exponents_from_eigenvalues_published_values() -> None:
+    # 2D Ising (Onsager, Yang, Fisher): alpha = 0, beta = 1/8, gamma = 7/4, delta = 15, nu = 1, eta = 1/4
+    e = rg.exponents_from_eigenvalues(rg.Y_T_2D, rg.Y_H_2D, 2)
+    want = {"alpha": 0.0, "beta": 0.125, "gamma": 1.75, "delta": 15.0, "nu": 1.0, "eta": 0.25}
+    assert e == pytest.approx(want, abs=1e-15)
+    # mean field at d = 4 (y_t = 2, y_h = 3): beta = 1/2, gamma = 1, delta = 3, eta = 0, alpha = 0
+    mf = rg.exponents_from_eigenvalues(2.0, 3.0, 4)
+    assert mf == pytest.approx({"alpha": 0.0, "beta": 0.5, "gamma": 1.0, "delta": 3.0, "nu": 0.5, "eta": 0.0})
+    # the scaling laws hold for any eigenvalues (3D-like values)
+    x = rg.exponents_from_eigenvalues(1.587, 2.482, 3)
+    assert x["alpha"] + 2 * x["beta"] + x["gamma"] == pytest.approx(2.0)  # Rushbrooke
+    assert x["gamma"] == pytest.approx(x["beta"] * (x["delta"] - 1))  # Widom
+    assert x["gamma"] == pytest.approx(x["nu"] * (2 - x["eta"]))  # Fisher
+
+
+def test_neighbour_correlation() -> None:
+    up = np.ones((3, 8, 8))
+    check = np.where(np.add.outer(np.arange(8), np.arange(8)) % 2 == 0, 1.0, -1.0)
+    np.testing.assert_allclose(rg.neighbour_correlation(up), 1.0)
+    assert rg.neighbour_correlation(check) == pytest.approx(-1.0)
+    s = np.random.default_rng(0).choice([-1.0, 1.0], size=(6, 6))
+    loop = np.mean([s[i, j] * s[i, (j + 1) % 6] + s[i, j] * s[(i + 1) % 6, j] for i in range(6) for j in range(6)]) / 2
+    assert rg.neighbour_correlation(s) == pytest.approx(loop, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: rg.majority_vote(1.5), ValueError, r"^p must be <= 1"),
+        (lambda: rg.majority_vote(0.5, 4), ValueError, r"^n must be odd"),
+        (lambda: rg.decimate_square_nnn("a", 0.1), TypeError, r"^K must be a real number"),
+        (lambda: rg.linearize_map(lambda x: x, [0.0], b=1), ValueError, r"^b must be > 1"),
+        (lambda: rg.linearize_map(lambda x: np.array([np.inf]), [0.0]), ValueError, r"^f must be differentiable"),
+        (lambda: rg.exponents_from_eigenvalues(1.0, 0.5, 2), ValueError, r"^y_h must lie in"),
+        (lambda: rg.exponents_from_eigenvalues(-1.0, 1.5, 2), ValueError, r"^y_t must be > 0"),
+        (lambda: rg.neighbour_correlation(np.ones((4, 5))), ValueError, r"^spins must end in two equal axes"),
+    ],
+)
+def test_bad_input_two_couplings(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
