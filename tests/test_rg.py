@@ -253,3 +253,69 @@ def test_neighbour_correlation() -> None:
 def test_bad_input_two_couplings(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+def nnn_step(x: np.ndarray) -> np.ndarray:
+    return np.array(rg.decimate_square_nnn(x[0], x[1]))
+
+
+def test_critical_coupling_finds_the_critical_surface() -> None:
+    phases = {"ordered": lambda x: x[0] > 2.0, "disordered": lambda x: x[0] < 1e-3}
+    # a line through the fixed point crosses the critical surface there: (1/3, 1/9)
+    t = rg.critical_coupling(nnn_step, lambda t: (t, 1 / 9), (0.2, 0.6), **phases)
+    assert t == pytest.approx(1 / 3, abs=1e-14)
+    # the nearest-neighbour model (L = 0): K_c = 0.3921 in this approximation (exact 2D: 0.4407);
+    # started there, the flow runs into the fixed point (distance after 20 steps ~ 1e-16 * 1.72^20)
+    K_c = rg.critical_coupling(nnn_step, lambda t: (t, 0.0), (0.2, 0.6), **phases)
+    assert K_c == pytest.approx(0.39209, abs=1e-5)
+    x = np.array([K_c, 0.0])
+    for _ in range(20):
+        x = nnn_step(x)
+    assert np.allclose(x, [1 / 3, 1 / 9], atol=1e-8)
+    # one coupling: the critical point of Migdal-Kadanoff is its fixed point (found by Brent's method)
+    K_mk = rg.critical_coupling(
+        rg.migdal_kadanoff, lambda t: t, (0.1, 1.0), ordered=lambda K: K > 3, disordered=lambda K: K < 1e-3
+    )
+    assert K_mk == pytest.approx(rg.fixed_point(rg.migdal_kadanoff, 0.3, bracket=(0.1, 1.0)), abs=1e-13)
+    with pytest.raises(ValueError, match=r"^bracket must flow to disorder"):
+        rg.critical_coupling(nnn_step, lambda t: (t, 0.0), (0.5, 0.6), **phases)
+    with pytest.raises(RuntimeError, match=r"^the flow from start"):
+        rg.critical_coupling(lambda x: x, lambda t: (t, 0.0), (0.2, 0.6), max_steps=5, **phases)
+
+
+def test_chapter4_claims() -> None:
+    """The numbers chapter 4 states about the two-coupling flow, with the chapter's calls."""
+    phases = {"ordered": lambda x: x[0] > 2.0, "disordered": lambda x: x[0] < 1e-3}
+    lin = rg.linearize_map(nnn_step, [1 / 3, 1 / 9], b=np.sqrt(2))
+    assert round(1 / lin.y[0], 2) == 0.64 and round(lin.y[0], 2) == 1.57  # nu = 0.64, y_t = 1.57
+    assert round(abs(lin.eigenvalues[1]), 2) == 0.39 and round(lin.eigenvalues[0], 2) == 1.72
+    # universality: xi ~ delta^-nu with the same nu for L0 = 0 and L0 = K0/2 (different K_c)
+    fp = np.array([1 / 3, 1 / 9])
+    deltas = np.logspace(-10, -3, 29)
+    K_cs = []
+    for ratio in (0.0, 0.5):
+        K_c = rg.critical_coupling(nnn_step, lambda K, r=ratio: (K, r * K), (0.1, 0.6), **phases)
+        K_cs.append(K_c)
+        n_esc = []
+        for d in deltas:
+            x, n = np.array([K_c * (1 + d), ratio * K_c * (1 + d)]), 0
+            while n < 400 and (n < 5 or abs(x[0] - fp[0]) < 0.05):
+                x, n = nnn_step(x), n + 1
+            n_esc.append(n)
+        slope = np.polyfit(np.log(deltas), np.array(n_esc) * np.log(np.sqrt(2)), 1)[0]
+        assert abs(-slope - 1 / lin.y[0]) < 0.01
+    assert round(K_cs[0], 3) == 0.392 and round(K_cs[1], 3) == 0.307
+    # migdal-kadanoff y_t = 0.75 and the Peierls bound T_c >= 2 / ln 3 = 1.82 < 2.269
+    K_star = rg.fixed_point(rg.migdal_kadanoff, 0.3)
+    assert round(rg.linearize(rg.migdal_kadanoff, K_star).y, 2) == 0.75
+    assert round(2 / np.log(3), 2) == 1.82
+
+
+def test_block_spin_neighbour_correlation_flows() -> None:
+    """Chapter 4, section 1: blocked neighbour correlations rise below T_c and fall above it."""
+    from utils import ising
+
+    for T, rising in ((2.0, True), (2.6, False)):
+        spins = ising.sample(64, T, n_samples=8, burnin=500, thin=20, seed=1)[0]
+        c = [rg.neighbour_correlation(ising.block_spin(spins, b)).mean() for b in (1, 2, 4, 8)]
+        assert np.all(np.diff(c) > 0) if rising else np.all(np.diff(c[1:]) < 0), (T, c)

@@ -292,3 +292,58 @@ def neighbour_correlation(spins: Any) -> np.ndarray:
     right = np.mean(s * np.roll(s, 1, axis=-1), axis=(-2, -1))
     down = np.mean(s * np.roll(s, 1, axis=-2), axis=(-2, -1))
     return 0.5 * (right + down)
+
+
+def critical_coupling(
+    step: Callable[[np.ndarray], Any],
+    start: Callable[[float], Any],
+    bracket: tuple[float, float],
+    *,
+    ordered: Callable[[np.ndarray], bool],
+    disordered: Callable[[np.ndarray], bool],
+    max_steps: int = 1000,
+) -> float:
+    """The parameter ``t`` in ``bracket`` at which ``start(t)`` lies on the critical surface of the flow ``step`` (chapter 4).
+
+    Bisection on the fate of the flow: iterate ``x -> step(x)`` from ``start(t)`` until ``ordered(x)``
+    or ``disordered(x)``; the critical surface separates the two basins, and a start on it flows to the
+    critical fixed point instead. ``start(bracket[0])`` must flow to disorder and ``start(bracket[1])``
+    to order. Converges to the last representable ``t``, or stops at a start whose flow stays
+    near the fixed point for ``max_steps`` steps.
+    """
+    check_callable("step", step, "a map x -> x' on arrays of couplings")
+    check_callable("start", start, "a map t -> couplings")
+    check_callable("ordered", ordered, "a test x -> bool")
+    check_callable("disordered", disordered, "a test x -> bool")
+    if not isinstance(bracket, (tuple, list)) or len(bracket) != 2:
+        raise ValueError(f"bracket must be a pair (a, b), got {bracket!r}")
+    lo = check_real("bracket[0]", bracket[0])
+    hi = check_real("bracket[1]", bracket[1])
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+
+    def fate(t: float) -> bool | None:
+        x = np.asarray(start(t), dtype=float)
+        for _ in range(max_steps):
+            if ordered(x):
+                return True
+            if disordered(x):
+                return False
+            x = np.asarray(step(x), dtype=float)
+        return None  # still near the fixed point: on the critical surface to rounding
+
+    ends = fate(lo), fate(hi)
+    if None in ends:
+        raise RuntimeError(
+            f"the flow from start({lo if ends[0] is None else hi}) reached neither phase in max_steps = {max_steps}; "
+            "raise it or move the bracket"
+        )
+    if ends != (False, True):
+        raise ValueError(f"bracket must flow to disorder at {lo} and to order at {hi}; widen or move it")
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            return mid
+        outcome = fate(mid)
+        if outcome is None:
+            return mid
+        lo, hi = (lo, mid) if outcome else (mid, hi)
