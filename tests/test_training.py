@@ -228,3 +228,6 @@ def test_probes_are_recorded_at_the_evaluation_steps() -> None:
     )
     assert hist.eval_step == [5, 10]
     assert hist.evals["probe/w"] == pytest.approx([3 * (1 - 0.8**5), 3 * (1 - 0.8**10)], rel=1e-6)
+    arrays = hist.as_arrays()
+    assert arrays["eval_step"].tolist() == [5, 10] and arrays["probe/w"][-1] == hist.final("probe/w")
+    assert arrays["step"].tolist() == list(range(1, 11)) and arrays["loss"].shape == (10,)

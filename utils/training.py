@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,6 +53,12 @@ class History:
         if key not in self.evals:
             raise KeyError(f"no evaluation named {key!r}; recorded: {sorted(self.evals)}")
         return self.evals[key][-1]
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Every record as a NumPy array, keyed ``step``, ``loss``, ``eval_step`` and the ``evals`` keys (chapter 7)."""
+        out = {"step": np.asarray(self.step), "loss": np.asarray(self.loss), "eval_step": np.asarray(self.eval_step)}
+        out.update({k: np.asarray(v) for k, v in self.evals.items()})
+        return out
 
 
 def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
