@@ -311,7 +311,7 @@ def test_warnings_negative_and_strong_localization():
 
 def test_step_size_scan_marks_divergence_and_convergence():
     model, x, y = linear_regression(n=200, d=3)
-    scan = calibrate_step_size(model, half_mse, (x, y), [1e-6, 3e-3, 3.0], sampler="sgld", num_draws=1000,
+    scan = calibrate_step_size(model, half_mse, (x, y), [1e-6, 3e-3, 3.0], sampler="sgld", num_draws=4000,
                                seed=0, check_every=50)
     assert list(scan.diverged) == [False, False, True]
     assert list(scan.converged) == [False, True, False]  # 1e-6: the chains barely move
