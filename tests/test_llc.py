@@ -59,15 +59,23 @@ def check_close(res: LLCResult, exact: float, rel_bias: float = 0.0):
 
 def exact_1d(k2: int, nbeta: float, gamma: float) -> float:
     """E[nbeta w^(2k)] under exp(-nbeta w^(2k) - gamma w^2 / 2), by quadrature."""
-    f = lambda w: math.exp(-nbeta * w ** (2 * k2) - gamma * w * w / 2)
+
+    def f(w):
+        return math.exp(-nbeta * w ** (2 * k2) - gamma * w * w / 2)
+
     z = integrate.quad(f, -5, 5, points=[0.0], limit=200)[0]
     return nbeta * integrate.quad(lambda w: w ** (2 * k2) * f(w), -5, 5, points=[0.0], limit=200)[0] / z
 
 
 def exact_w1sq_w2sq(nbeta: float, gamma: float) -> float:
     """E[nbeta w1^2 w2^2] under exp(-nbeta w1^2 w2^2 - gamma |w|^2 / 2): the w2 integral is Gaussian."""
-    marg = lambda a: math.exp(-gamma * a * a / 2) / math.sqrt(2 * nbeta * a * a + gamma)
-    inner = lambda a: nbeta * a * a / (2 * nbeta * a * a + gamma)
+
+    def marg(a):
+        return math.exp(-gamma * a * a / 2) / math.sqrt(2 * nbeta * a * a + gamma)
+
+    def inner(a):
+        return nbeta * a * a / (2 * nbeta * a * a + gamma)
+
     z = integrate.quad(marg, -60, 60, points=[0.0], limit=400)[0]
     return integrate.quad(lambda a: inner(a) * marg(a), -60, 60, points=[0.0], limit=400)[0] / z
 
@@ -97,7 +105,9 @@ def test_normal_crossing_matches_quadrature():
 def linear_regression(n=500, d=6, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = x @ torch.randn(d, 1, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    y = x @ torch.randn(d, 1, generator=g, dtype=torch.float64) + 0.5 * torch.randn(
+        n, 1, generator=g, dtype=torch.float64
+    )
     model = torch.nn.Linear(d, 1, bias=False).double()
     with torch.no_grad():
         model.weight.copy_(torch.linalg.lstsq(x, y).solution.T)  # w* = the least-squares minimum
@@ -248,11 +258,17 @@ def test_paths_agree(batch_size):
     torch.manual_seed(0)
     x, y = torch.randn(120, 3, dtype=torch.float64), torch.randn(120, 2, dtype=torch.float64)
     model = torch.nn.Sequential(
-        torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8, bias=False), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+        torch.nn.Linear(3, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 8, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 2),
     ).double()
     kw = dict(step_size=1e-4, num_chains=3, num_draws=40, num_burnin=10, batch_size=batch_size, seed=3)
-    runs = {v: quiet(model=model, loss_fn=torch.nn.functional.mse_loss, data=(x, y), vectorize=v, **kw)
-            for v in ("auto", True, False)}
+    runs = {
+        v: quiet(model=model, loss_fn=torch.nn.functional.mse_loss, data=(x, y), vectorize=v, **kw)
+        for v in ("auto", True, False)
+    }
     assert [r.path for r in runs.values()] == ["fast", "vmap", "loop"]
     for r in (runs[True], runs[False]):
         np.testing.assert_allclose(runs["auto"].loss_trace, r.loss_trace, rtol=1e-9)
@@ -274,7 +290,7 @@ def test_parameters_unchanged_deterministic_and_frozen_result():
     a = quiet(model=model, loss_fn=half_mse, data=(x, y), **kw)
     b = quiet(model=model, loss_fn=half_mse, data=(x, y), **kw)
     c = quiet(model=model, loss_fn=half_mse, data=(x, y), **{**kw, "seed": 8})
-    for p, q in zip(before, model.parameters()):
+    for p, q in zip(before, model.parameters(), strict=True):
         assert torch.equal(p, q)
     np.testing.assert_array_equal(a.loss_trace, b.loss_trace)
     assert a.mean == b.mean and a.mean != c.mean
@@ -295,13 +311,12 @@ def test_sgld_step_formula():
 def test_divergence_raises_with_advice():
     model, x, y = linear_regression(n=200, d=3)
     with pytest.raises(SamplerDivergedError, match=r"(?s)Lower step_size.*raise localization"):
-        estimate_llc(model, half_mse, (x, y), step_size=1.0, sampler="sgld", num_chains=2, num_draws=50,
-                     check_every=10)
+        estimate_llc(model, half_mse, (x, y), step_size=1.0, sampler="sgld", num_chains=2, num_draws=50, check_every=10)
 
 
 def test_warnings_negative_and_strong_localization():
     # w* = 0 is a maximum of K = -w^2 (bounded by localization): the estimate is negative.
-    model = Potential(lambda w: -(w ** 2).sum() * 1e-3, 1)
+    model = Potential(lambda w: -(w**2).sum() * 1e-3, 1)
     with pytest.warns(UserWarning, match="negative LLC"):
         estimate_llc(model, mean_loss, dummy_data(100), localization=1.0, num_chains=2, num_draws=200)
     model, x, y = linear_regression(n=200, d=3)
@@ -311,8 +326,9 @@ def test_warnings_negative_and_strong_localization():
 
 def test_step_size_scan_marks_divergence_and_convergence():
     model, x, y = linear_regression(n=200, d=3)
-    scan = calibrate_step_size(model, half_mse, (x, y), [1e-6, 3e-3, 3.0], sampler="sgld", num_draws=4000,
-                               seed=0, check_every=50)
+    scan = calibrate_step_size(
+        model, half_mse, (x, y), [1e-6, 3e-3, 3.0], sampler="sgld", num_draws=4000, seed=0, check_every=50
+    )
     assert list(scan.diverged) == [False, False, True]
     assert list(scan.converged) == [False, True, False]  # 1e-6: the chains barely move
     exact = exact_gaussian(hessian(x), default_nbeta(200), 1.0)
@@ -329,7 +345,7 @@ def test_bad_input():
         estimate_llc(model, half_mse, (x, y), batch_size=100)
     with pytest.raises(TypeError, match=r"^data must be a tuple"):
         estimate_llc(model, half_mse, x)
-    with pytest.raises(ValueError, match=r"^data: x and y must have the same length"):
+    with pytest.raises(ValueError, match=r"^data: x and y must have the same number of rows"):
         estimate_llc(model, half_mse, (x, y[:10]))
     with pytest.raises(TypeError, match=r"^num_chains must be an integer"):
         estimate_llc(model, half_mse, (x, y), num_chains=2.5)

@@ -8,16 +8,32 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.training`   the one training loop every chapter that trains uses
 - :mod:`utils.data`       synthetic data sets (chapter 1: multi-digit addition)
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
-- :mod:`utils.models`     small torch models: TokenMLP (chapter 1), random deep networks (chapter 5)
+- :mod:`utils.models`     small torch models: TokenMLP (chapter 1), random deep networks (chapter 5),
+                          the toy model of superposition (chapter 10)
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapter 2)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
+- :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
 - :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
+- :mod:`utils.tms`        toy model of superposition: exact high-sparsity loss, k-gons (chapter 10)
+- :mod:`utils.curvature`  Hessian, Hutchinson trace and empirical Fisher trace (chapter 10)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
+- :mod:`utils.coursework` student copies, answer keys and the autograder (``make student``, ``make grade``)
+
+Private helpers (leading underscore, not part of the public names):
+
+- :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
+- :mod:`utils._ising_kernels` the numba-compiled Metropolis and Wolff kernels behind :mod:`utils.ising`
+- :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
+
+Conventions: counts are ``num_*`` (except ``utils.ising.sample``'s ``n_samples``, kept by the
+course plan), seeds are integers in ``[0, 2**32 - 1]``, results are frozen dataclasses, and a
+vectorised function returns a Python ``float`` for scalar input.
 
 Submodules are imported on use (``import utils.training``), so importing :mod:`utils`
 alone is cheap and does not load torch.

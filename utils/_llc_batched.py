@@ -25,7 +25,7 @@ Frozen parameters and buffers are passed unchanged; tied weights are handled by
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +34,15 @@ from torch.func import functional_call, vmap
 from .models import half_squared_error
 
 ELEMENTWISE = (
-    torch.nn.Tanh, torch.nn.ReLU, torch.nn.GELU, torch.nn.Sigmoid, torch.nn.Identity,
-    torch.nn.SiLU, torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.Softplus,
+    torch.nn.Tanh,
+    torch.nn.ReLU,
+    torch.nn.GELU,
+    torch.nn.Sigmoid,
+    torch.nn.Identity,
+    torch.nn.SiLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.Softplus,
 )
 
 
@@ -156,7 +163,11 @@ class ChainLoss:
                 h = h + w[:, offset : offset + o].unsqueeze(2)
                 offset += o
         if self.fused:  # the loss of all chains in one op: [k, out, samples] -> [k]
-            yT = self.yT if idx is None else self.y.index_select(0, idx.reshape(-1)).view(k, idx.shape[1], -1).transpose(1, 2)
+            yT = (
+                self.yT
+                if idx is None
+                else self.y.index_select(0, idx.reshape(-1)).view(k, idx.shape[1], -1).transpose(1, 2)
+            )
             sq = (h - yT).square()
             return sq.mean(dim=(1, 2)) if self.fused == "mse" else 0.5 * sq.sum(dim=1).mean(dim=1)
         ys = [self.y if idx is None else self.y[idx[c]] for c in range(k)]
@@ -164,7 +175,7 @@ class ChainLoss:
 
     def _params(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         out = dict(self.fixed)
-        for k, piece, shape in zip(self.names, torch.split(flat, self.sizes, dim=-1), self.shapes):
+        for k, piece, shape in zip(self.names, torch.split(flat, self.sizes, dim=-1), self.shapes, strict=True):
             out[k] = piece.reshape(*flat.shape[:-1], *shape)
         return out
 
@@ -183,4 +194,3 @@ class ChainLoss:
         if idx is None:
             return torch.stack([self._one(w[c], xs, ys) for c in range(k)])
         return torch.stack([self._one(w[c], xs[c], ys[c]) for c in range(k)])
-

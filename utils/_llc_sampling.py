@@ -50,7 +50,7 @@ class DualAveraging:
         eta = 1.0 / (self.t + self.t0)
         self.h_bar = (1 - eta) * self.h_bar + eta * (self.target - accept_prob)
         log_eps = self.mu - math.sqrt(self.t) / self.gamma * self.h_bar
-        weight = self.t ** -self.kappa
+        weight = self.t**-self.kappa
         self.log_bar = weight * log_eps + (1 - weight) * self.log_bar
         return math.exp(log_eps)
 
@@ -66,22 +66,32 @@ class _Potential:
     def __init__(self, f: ChainLoss, nbeta: float, gamma: float):
         self.f, self.nbeta, self.gamma = f, nbeta, gamma
 
-    def __call__(self, w: torch.Tensor, idx: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, w: torch.Tensor, idx: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         loss, grad = self.f(w, idx)
         assert grad is not None
         u = self.nbeta * loss.double() + 0.5 * self.gamma * (w - self.f.w_star).double().square().sum(1)
         return loss, grad, u, self.nbeta * grad + self.gamma * (w - self.f.w_star)
 
 
-def log_accept(w: torch.Tensor, u: torch.Tensor, new: torch.Tensor, new_u: torch.Tensor, new_drift: torch.Tensor,
-               noise: torch.Tensor, eps: float) -> torch.Tensor:
+def log_accept(
+    w: torch.Tensor,
+    u: torch.Tensor,
+    new: torch.Tensor,
+    new_u: torch.Tensor,
+    new_drift: torch.Tensor,
+    noise: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
     """Log Metropolis-Hastings ratio of the Langevin move ``w -> new = w - eps/2 D(w) + sqrt(eps) noise``."""
     back = (w - new + 0.5 * eps * new_drift).double().square().sum(1) / (2 * eps)
     return u - new_u - back + 0.5 * noise.double().square().sum(1)
 
 
-def max_curvature(pot: _Potential, w: torch.Tensor, idx: torch.Tensor | None, gen: torch.Generator,
-                  iters: int = 12) -> float:
+def max_curvature(
+    pot: _Potential, w: torch.Tensor, idx: torch.Tensor | None, gen: torch.Generator, iters: int = 12
+) -> float:
     """Largest eigenvalue of the Hessian of ``U`` at each chain (power iteration on gradient differences), max over chains."""
     _, _, _, drift = pot(w, idx)
     v = torch.randn(w.shape, generator=gen, dtype=w.dtype)
@@ -132,9 +142,23 @@ class Run:
     accept: float | None
 
 
-def run_chains(f: ChainLoss, *, sampler: str, step_size: float | None, target: float, nbeta: float, gamma: float,
-               chains: int, burnin: int, draws: int, batches: torch.Tensor | None, seed: int, diag_every: int,
-               limit: float, check_every: int) -> Run:
+def run_chains(
+    f: ChainLoss,
+    *,
+    sampler: str,
+    step_size: float | None,
+    target: float,
+    nbeta: float,
+    gamma: float,
+    chains: int,
+    burnin: int,
+    draws: int,
+    batches: torch.Tensor | None,
+    seed: int,
+    diag_every: int,
+    limit: float,
+    check_every: int,
+) -> Run:
     """Run all chains from ``w*`` in lockstep; with ``step_size=None`` choose it during burn-in (module docstring of utils.llc)."""
     steps, d, w_star = burnin + draws, f.d, f.w_star
     pot = _Potential(f, nbeta, gamma)
@@ -191,8 +215,9 @@ def run_chains(f: ChainLoss, *, sampler: str, step_size: float | None, target: f
     return Run(losses[:, burnin:], dist2[:, burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None)
 
 
-def _check_divergence(losses: torch.Tensor, w: torch.Tensor, t: int, every: int, limit: float, eps: float,
-                      gamma: float) -> None:
+def _check_divergence(
+    losses: torch.Tensor, w: torch.Tensor, t: int, every: int, limit: float, eps: float, gamma: float
+) -> None:
     chunk = losses[:, max(0, t + 1 - every) : t + 1]
     bad = ~torch.isfinite(chunk) | (chunk > limit)
     if bool(bad.any()) or not bool(torch.isfinite(w).all()):

@@ -60,8 +60,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,7 +70,7 @@ import torch
 from . import mcmc
 from ._llc_batched import ChainLoss
 from ._llc_sampling import Run, SamplerDivergedError, minibatches, run_chains, sgld_step
-from ._validate import check_choice, check_int, check_real
+from ._validate import check_callable, check_choice, check_data, check_int, check_module, check_real, check_seed
 
 __all__ = [
     "LLCResult",
@@ -147,8 +148,9 @@ def default_nbeta(n: int) -> float:
     return n / math.log(n)
 
 
-def _diagnose(trace: np.ndarray, full: np.ndarray, accept: float | None, chains: int,
-              step: float) -> tuple[float, float, float, float, tuple[str, ...]]:
+def _diagnose(
+    trace: np.ndarray, full: np.ndarray, accept: float | None, chains: int, step: float
+) -> tuple[float, float, float, float, tuple[str, ...]]:
     """R-hat, bulk ESS, MCSE of the mean loss, drift z, and the failed checks in words."""
     r = mcmc.r_hat(full) if full.shape[1] >= 4 else math.inf
     ess = mcmc.ess_bulk(trace)
@@ -156,17 +158,22 @@ def _diagnose(trace: np.ndarray, full: np.ndarray, accept: float | None, chains:
     z = mcmc.drift_z(trace) if trace.shape[1] >= 16 else math.inf
     problems = []
     if not r < R_HAT_MAX:
-        problems.append(f"R-hat = {r:.3f} >= {R_HAT_MAX}: the chains disagree.\n"
-                        "  Run more draws (num_draws) or a longer burn-in (num_burnin).")
+        problems.append(
+            f"R-hat = {r:.3f} >= {R_HAT_MAX}: the chains disagree.\n"
+            "  Run more draws (num_draws) or a longer burn-in (num_burnin)."
+        )
     if ess < ESS_PER_CHAIN * chains:
-        problems.append(f"bulk ESS = {ess:.0f} < {ESS_PER_CHAIN * chains} ({ESS_PER_CHAIN} per chain).\n"
-                        f"  Raise num_draws, or step_size (now {step:.3g}) if it is tiny.")
+        problems.append(
+            f"bulk ESS = {ess:.0f} < {ESS_PER_CHAIN * chains} ({ESS_PER_CHAIN} per chain).\n"
+            f"  Raise num_draws, or step_size (now {step:.3g}) if it is tiny."
+        )
     if not abs(z) < DRIFT_Z_MAX:
-        problems.append(f"drift z = {z:+.1f}: the running mean still moves.\n"
-                        "  Raise num_burnin and num_draws.")
+        problems.append(f"drift z = {z:+.1f}: the running mean still moves.\n  Raise num_burnin and num_draws.")
     if accept is not None and accept < ACCEPT_MIN:
-        problems.append(f"acceptance rate {accept:.2f} < {ACCEPT_MIN}: the chains stick.\n"
-                        f"  Lower step_size (now {step:.3g}) or use step_size='auto'.")
+        problems.append(
+            f"acceptance rate {accept:.2f} < {ACCEPT_MIN}: the chains stick.\n"
+            f"  Lower step_size (now {step:.3g}) or use step_size='auto'."
+        )
     return r, ess, mcse, z, tuple(problems)
 
 
@@ -216,8 +223,10 @@ def estimate_llc(
     nbeta = default_nbeta(n) if nbeta is None else check_real("nbeta", nbeta, positive=True)
     num_chains = check_int("num_chains", num_chains, minimum=1)
     num_draws = check_int("num_draws", num_draws, minimum=16)
-    num_burnin = round(BURNIN_FRACTION * num_draws) if num_burnin is None else check_int("num_burnin", num_burnin, minimum=0)
-    seed = check_int("seed", seed, minimum=0)
+    num_burnin = (
+        round(BURNIN_FRACTION * num_draws) if num_burnin is None else check_int("num_burnin", num_burnin, minimum=0)
+    )
+    seed = check_seed(seed)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
         if batch_size > n:
@@ -245,34 +254,56 @@ def estimate_llc(
     gen = torch.Generator().manual_seed(seed)
     steps = num_burnin + num_draws
     batches = None if batch_size is None else minibatches(n, batch_size, num_chains, steps, gen)
-    run = run_chains(f, sampler=sampler, step_size=None if auto_step else step_size, target=target, nbeta=nbeta,
-                  gamma=localization, chains=num_chains, burnin=num_burnin, draws=num_draws, batches=batches,
-                  seed=seed, diag_every=diag_every, limit=limit, check_every=check_every)
-    return _result(run, init_loss=init_loss, nbeta=nbeta, localization=localization, n=n, batch_size=batch_size,
-                   num_burnin=num_burnin, sampler=sampler, path=f.path)
+    run = run_chains(
+        f,
+        sampler=sampler,
+        step_size=None if auto_step else step_size,
+        target=target,
+        nbeta=nbeta,
+        gamma=localization,
+        chains=num_chains,
+        burnin=num_burnin,
+        draws=num_draws,
+        batches=batches,
+        seed=seed,
+        diag_every=diag_every,
+        limit=limit,
+        check_every=check_every,
+    )
+    return _result(
+        run,
+        init_loss=init_loss,
+        nbeta=nbeta,
+        localization=localization,
+        n=n,
+        batch_size=batch_size,
+        num_burnin=num_burnin,
+        sampler=sampler,
+        path=f.path,
+    )
 
 
 def _check_data(model: Any, loss_fn: Any, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError("loss_fn must be callable as loss_fn(model(x), y)")
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise TypeError("data must be a tuple (x, y) of tensors")
-    x, y = data
-    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
-        raise TypeError("data must be a tuple (x, y) of tensors")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"data: x and y must have the same length, got {x.shape[0]} and {y.shape[0]}")
-    if x.shape[0] < 2:
-        raise ValueError(f"data must hold at least 2 samples, got {x.shape[0]}")
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn, "loss_fn(model(x), y)")
+    x, y = check_data("data", data, min_rows=2)
     if not any(p.requires_grad for p in model.parameters()):
-        raise ValueError("model has no trainable parameters")
+        raise ValueError("model must have trainable parameters (requires_grad), found none")
     return x, y
 
 
-def _result(run: Run, *, init_loss: float, nbeta: float, localization: float, n: int, batch_size: int | None,
-            num_burnin: int, sampler: str, path: str) -> LLCResult:
+def _result(
+    run: Run,
+    *,
+    init_loss: float,
+    nbeta: float,
+    localization: float,
+    n: int,
+    batch_size: int | None,
+    num_burnin: int,
+    sampler: str,
+    path: str,
+) -> LLCResult:
     """Assemble the estimate and its diagnostics, and warn about what needs changing."""
     trace, full = run.losses.numpy(), run.full.numpy()
     chains = trace.shape[0]
@@ -284,20 +315,43 @@ def _result(run: Run, *, init_loss: float, nbeta: float, localization: float, n:
     for a in (trace, per_chain, full):
         a.flags.writeable = False
     result = LLCResult(
-        mean=mean, std=float(per_chain.std(ddof=1)) if chains > 1 else 0.0, per_chain=per_chain, loss_trace=trace,
-        init_loss=init_loss, r_hat=r, converged=not problems, ess=ess, mcse=nbeta * mcse, drift_z=z,
-        acceptance_rate=run.accept, localization_sensitivity=-localization * nbeta * cov / 2, problems=problems,
-        nbeta=float(nbeta), step_size=run.step_size, localization=localization, n=n, batch_size=batch_size,
-        num_burnin=num_burnin, sampler=sampler, path=path, full_loss_trace=full,
+        mean=mean,
+        std=float(per_chain.std(ddof=1)) if chains > 1 else 0.0,
+        per_chain=per_chain,
+        loss_trace=trace,
+        init_loss=init_loss,
+        r_hat=r,
+        converged=not problems,
+        ess=ess,
+        mcse=nbeta * mcse,
+        drift_z=z,
+        acceptance_rate=run.accept,
+        localization_sensitivity=-localization * nbeta * cov / 2,
+        problems=problems,
+        nbeta=float(nbeta),
+        step_size=run.step_size,
+        localization=localization,
+        n=n,
+        batch_size=batch_size,
+        num_burnin=num_burnin,
+        sampler=sampler,
+        path=path,
+        full_loss_trace=full,
     )
     if problems:
         warnings.warn("the LLC chains have not converged:\n" + "\n".join(problems), stacklevel=3)
     if mean < 0:
-        warnings.warn(f"negative LLC estimate ({mean:.3g}): the chains found lower loss than at w*.\n"
-                      "  w* is not a local minimum (train longer) or localization is too weak.", stacklevel=3)
+        warnings.warn(
+            f"negative LLC estimate ({mean:.3g}): the chains found lower loss than at w*.\n"
+            "  w* is not a local minimum (train longer) or localization is too weak.",
+            stacklevel=3,
+        )
     if localization > 0.1 * nbeta:
-        warnings.warn(f"localization = {localization:g} > 0.1 nbeta = {0.1 * nbeta:.3g}: the localizing term\n"
-                      "  dominates and shrinks the estimate. Lower localization.", stacklevel=3)
+        warnings.warn(
+            f"localization = {localization:g} > 0.1 nbeta = {0.1 * nbeta:.3g}: the localizing term\n"
+            "  dominates and shrinks the estimate. Lower localization.",
+            stacklevel=3,
+        )
     return result
 
 

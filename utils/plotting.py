@@ -111,15 +111,37 @@ def plot_step_size_scan(scan: Any, ax: Any = None, *, exact: float | None = None
         _, ax = subplots(1, 1)
     ok = ~scan.diverged
     bad = ok & ~scan.converged
-    ax.errorbar(scan.step_sizes[ok], scan.mean[ok], yerr=scan.std[ok], color=PALETTE[0], marker="o",
-                capsize=3, label="estimate ± std (chains)")
+    ax.errorbar(
+        scan.step_sizes[ok],
+        scan.mean[ok],
+        yerr=scan.std[ok],
+        color=PALETTE[0],
+        marker="o",
+        capsize=3,
+        label="estimate ± std (chains)",
+    )
     if bad.any():
-        ax.plot(scan.step_sizes[bad], scan.mean[bad], "s", color=PALETTE[1], ms=11, mfc="none",
-                mew=1.5, label="not converged")
+        ax.plot(
+            scan.step_sizes[bad],
+            scan.mean[bad],
+            "s",
+            color=PALETTE[1],
+            ms=11,
+            mfc="none",
+            mew=1.5,
+            label="not converged",
+        )
     if scan.diverged.any():
         top = np.nanmax(scan.mean) if np.isfinite(scan.mean).any() else 1.0
-        ax.plot(scan.step_sizes[scan.diverged], np.full(scan.diverged.sum(), top), "x",
-                color=PALETTE[1], ms=10, mew=2, label="diverged")
+        ax.plot(
+            scan.step_sizes[scan.diverged],
+            np.full(scan.diverged.sum(), top),
+            "x",
+            color=PALETTE[1],
+            ms=10,
+            mew=2,
+            label="diverged",
+        )
     if exact is not None:
         ax.axhline(exact, color=COLORS["theory"], ls="--", lw=1.5, label="exact")
     ax.set_xscale("log")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._core import CheckResult, attempt_number
+from ._core import CheckResult, Graded, attempt_number
 
 
 def _configs(L: int = 6) -> dict[str, tuple[np.ndarray, float]]:
@@ -46,8 +46,13 @@ def check_energy_per_spin(fn: Callable[[np.ndarray], float]) -> CheckResult:
                 hint = " Did you count every bond twice? Sum over right and down neighbours only."
             elif np.isclose(value, -exact):
                 hint = " Check the sign: E = -J sum s_i s_j."
-            return CheckResult(False, f"for the {name} the energy per spin is {exact:.4f}, you returned {value:.4f}.{hint}")
-    return CheckResult(True, f"your energy per spin matches all {len(cases)} configurations (e.g. -2 for all up, +2 for a checkerboard).")
+            return CheckResult(
+                False, f"for the {name} the energy per spin is {exact:.4f}, you returned {value:.4f}.{hint}"
+            )
+    return CheckResult(
+        True,
+        f"your energy per spin matches all {len(cases)} configurations (e.g. -2 for all up, +2 for a checkerboard).",
+    )
 
 
 def check_binder_cumulant(fn: Callable[[np.ndarray], float]) -> CheckResult:
@@ -67,3 +72,10 @@ def check_binder_cumulant(fn: Callable[[np.ndarray], float]) -> CheckResult:
         if not np.isclose(value, exact, atol=1e-9):
             return CheckResult(False, f"for {name} U4 = {exact:.4f}, you returned {value:.4f}.")
     return CheckResult(True, "U4 = 2/3 for an ordered phase, and your function matches the formula on random samples.")
+
+
+#: The graded code exercises of chapter 3 (see :mod:`utils.exercises`).
+GRADED = {
+    "ch03-ex-energy": Graded("my_energy", check_energy_per_spin),
+    "ch03-ex-binder": Graded("my_binder", check_binder_cumulant),
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ._core import CheckResult, attempt_number
+from ._core import CheckResult, Graded, attempt_number
 
 #: (sigma_w, sigma_b) pairs the chi_1 check tries: ordered, near-critical and chaotic tanh networks.
 _CASES = ((0.8, 0.3), (1.33, 0.2236), (2.0, 0.5), (1.0, 0.0))
@@ -27,3 +27,7 @@ def check_chi1(fn: Callable[[float, float], float]) -> CheckResult:
                 "Did you find q* first and then average phi'(sqrt(q*) z)^2?",
             )
     return CheckResult(True, "chi_1 matches at ordered, critical and chaotic points.")
+
+
+#: The graded code exercises of chapter 5 (see :mod:`utils.exercises`).
+GRADED = {"ch05-ex-chi1": Graded("my_chi1", check_chi1)}
