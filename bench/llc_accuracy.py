@@ -64,16 +64,21 @@ def main() -> None:
     torch.set_num_threads(1)
     names = list(CHOICES) if args.choices == "all" else args.choices.split(",")
     cases = CASES if args.cases == "all" else [CASES[int(i)] for i in args.cases.split(",")]
-    print(f"{'case':<18} {'m':>1} {'lambda':>6}  {'choice':<10} {'estimate':>14} {'error':>6} "
-          f"{'R-hat':>6} {'ESS':>6} {'conv':>4} {'CPU s':>6}")
+    print(
+        f"{'case':<18} {'m':>1} {'lambda':>6}  {'choice':<10} {'estimate':>14} {'error':>6} "
+        f"{'R-hat':>6} {'ESS':>6} {'conv':>4} {'CPU s':>6}"
+    )
     for widths, rank, mult in cases:
         lam = learning_coefficient_dln(widths, rank)
         for name in names:
             res, cpu = run(widths, rank, CHOICES[name])
             err = (res.mean - lam) / lam
             case = f"{widths} r{rank}"
-            print(f"{case:<18} {mult:>1} {lam:>6.3f}  {name:<10} {res.mean:>7.3f} ± {res.std:<5.3f} {err:>+6.1%} "
-                  f"{res.r_hat:>6.3f} {res.ess:>6.0f} {'yes' if res.converged else 'no':>4} {cpu:>6.1f}", flush=True)
+            print(
+                f"{case:<18} {mult:>1} {lam:>6.3f}  {name:<10} {res.mean:>7.3f} ± {res.std:<5.3f} {err:>+6.1%} "
+                f"{res.r_hat:>6.3f} {res.ess:>6.0f} {'yes' if res.converged else 'no':>4} {cpu:>6.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
