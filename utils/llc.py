@@ -28,9 +28,8 @@ with ``L_n(w*)`` computed once on the **full** data. The model's parameters are 
 **The ``step_size="auto"`` rules** (both act during burn-in only; the draws use one fixed step).
 
 * MALA: dual averaging (Hoffman & Gelman 2014, Stan's constants) of ``log eps`` so that the
-  mean acceptance probability over chains and burn-in steps reaches ``target_accept = 0.7``
-  (0.7-0.9 gave the most effective draws per gradient on the course's deep linear networks;
-  0.4 fewer), starting from the step where a single move is accepted half of the time.
+  mean acceptance probability over chains and burn-in steps reaches ``target_accept = 0.7``,
+  starting from the step where a single move is accepted half of the time.
 * SGLD: ``eps = 0.1 / a_max``, where ``a_max`` is the largest curvature of the potential
   ``nbeta L_b + localization/2 ||w - w*||^2`` (power iteration on gradient differences, on the
   step's minibatch, largest over chains and over the estimates at burn-in steps 0, 1, 2, 4, 8, ...).
@@ -48,12 +47,12 @@ estimator warns with what to change. ``localization_sensitivity`` is ``d llc / d
 localization`` (exactly ``-localization * Cov(nbeta L_n, ||w - w*||^2 / 2)`` under ``p``,
 estimated from the same draws): large values mean the estimate depends on the localization.
 
-**Defaults.** ``localization = 1`` (a unit Gaussian prior around ``w*``): on the course's deep
-linear networks at n = 10^4 (``nbeta`` ≈ 1086) the exact estimator expectation is 2 % below
-Aoyagi's lambda at localization 1, 9 % at 10 and 35 % at 100 (devinterp's examples use ~100). The
-estimator warns when ``localization > 0.1 nbeta``. Burn-in: half of ``num_draws``. devinterp
-2.0.1 defaults ``nbeta`` to ``b / ln b`` with ``b`` the *batch size*; the course uses the sample
-size ``n``. Timings against devinterp are in ``bench/README.md``.
+**Defaults.** ``localization = 1`` (a unit Gaussian prior around ``w*``; a stronger one pulls
+the chains in and lowers the estimate, see chapter 9). The estimator warns when
+``localization > 0.1 nbeta``. Burn-in: half of ``num_draws``. devinterp 2.0.1's
+``default_nbeta`` is ``b / ln b`` with ``b`` the *batch size* (times gradient-accumulation
+steps); the course uses the sample size ``n``. Accuracy on deep linear networks and timings
+against devinterp are in ``bench/README.md``.
 """
 
 from __future__ import annotations
