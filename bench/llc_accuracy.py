@@ -14,7 +14,8 @@ Choices:
   sgld-auto    full-batch SGLD with its "auto" step (a tenth of the stiffest curvature)
   sgld-8x      the same with 8 chains of 16000 draws and a burn-in of 16000
   mala-8x2k    MALA with 8 chains of 2000 draws (same number of gradients as the default)
-The first three cases are the issue's; the others are held out (m = multiplicity of the pole).
+The first three cases are the issue's; the others are held out. m is the multiplicity of the pole:
+1 when Aoyagi's a equals l, else 2 (for two layers: M + H + N + r even or odd).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ CASES = [  # (widths, rank, multiplicity m)
     ([3, 2, 2], 0, 2),
     ([3, 3, 2], 1, 2),
     ([4, 3, 2], 0, 2),
-    ([2, 2, 2, 2], 0, 1),
-    ([4, 3, 3, 4], 1, 1),
+    ([2, 2, 2, 2], 0, 2),
+    ([4, 3, 3, 4], 1, 2),
 ]
 CHOICES = {
     "default": {},

@@ -102,7 +102,7 @@ for seed in %(SEEDS)r:
         res = llc(model, ds, {}, lr=%(STEP_SIZE)r, n_beta=%(NBETA)r, loss_fn=loss_fn, num_chains=%(CHAINS)d,
                   num_draws=%(DRAWS)d, batch_size=%(BATCH)d, num_burnin_steps=%(BURNIN)d, num_steps_bw_draws=1,
                   num_init_loss_batches=len(x) // %(BATCH)d, localization=%(LOCALIZATION)r, device="cpu",
-                  output_path=out, seed=seed)
+                  output_path=out, init_seed=100 + seed)
         mean = float(res["llc_mean"]); t, c = time.perf_counter() - t0, time.process_time() - c0
     rows.append({"time": t, "cpu": c, "llc": mean, "std": float(res["llc_std"]),
                  "init_loss": float(res["init_loss"])})
