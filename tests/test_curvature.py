@@ -29,7 +29,7 @@ def reference_hessian(model: torch.nn.Module, data: tuple[torch.Tensor, torch.Te
     w = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
     def f(flat: torch.Tensor) -> torch.Tensor:
-        params = {k: piece.reshape(s) for k, piece, s in zip(names, torch.split(flat, sizes), shapes)}
+        params = {k: piece.reshape(s) for k, piece, s in zip(names, torch.split(flat, sizes), shapes, strict=True)}
         return mse(torch.func.functional_call(model, params, (x,)), y)
 
     return torch.autograd.functional.hessian(f, w)
@@ -91,7 +91,7 @@ def test_nothing_changes_the_model(mlp_case) -> None:
     cv.hessian(model, mse, data)
     cv.hessian_trace(model, mse, data, num_samples=3, seed=0)
     cv.fisher_trace(model, mse, data)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert all(p.grad is None for p in model.parameters())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from utils import tms
 from utils.exercises import ch10
 from utils.exercises.ch10 import check_hutchinson, check_interval_loss, check_min_localization, check_unused_bias
@@ -10,7 +11,6 @@ from utils.exercises.ch10 import check_hutchinson, check_interval_loss, check_mi
 
 def right_interval(a: float, b: float, delta: float) -> float:
     return float(tms._interval_loss(np.array(a), np.array(b), np.array(delta), np))
-
 
 
 def test_interval_loss() -> None:
@@ -71,7 +71,15 @@ def test_min_localization() -> None:
 
 
 def test_graded_table_names_the_stub_functions() -> None:
-    assert set(ch10.GRADED) == {"ch10-ex-interval-loss", "ch10-ex-unused-bias", "ch10-ex-hutchinson",
-                                "ch10-ex-min-localization"}
-    assert [g.function for g in ch10.GRADED.values()] == ["my_interval_loss", "my_unused_bias", "my_hutchinson",
-                                                          "my_min_localization"]
+    assert set(ch10.GRADED) == {
+        "ch10-ex-interval-loss",
+        "ch10-ex-unused-bias",
+        "ch10-ex-hutchinson",
+        "ch10-ex-min-localization",
+    }
+    assert [g.function for g in ch10.GRADED.values()] == [
+        "my_interval_loss",
+        "my_unused_bias",
+        "my_hutchinson",
+        "my_min_localization",
+    ]

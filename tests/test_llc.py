@@ -15,6 +15,7 @@ from scipy import integrate
 from utils.llc import (
     LLCResult,
     SamplerDivergedError,
+    StepSizeScan,
     calibrate_step_size,
     default_nbeta,
     estimate_llc,
@@ -359,3 +360,23 @@ def test_bad_input():
         estimate_llc(model, half_mse, (x, y), num_draws=100, num_burnin=10)
     with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module"):
         estimate_llc(lambda t: t, half_mse, (x, y))
+
+
+def test_sampler_default_and_plateau():
+    # "auto" is MALA only with full-batch data and step_size="auto"; a fixed step keeps plain SGLD.
+    model, x, y = linear_regression(n=200, d=3)
+    kw = dict(num_chains=2, num_draws=100, seed=0)
+    assert quiet(model=model, loss_fn=half_mse, data=(x, y), **kw).sampler == "mala"
+    assert quiet(model=model, loss_fn=half_mse, data=(x, y), step_size=1e-3, **kw).sampler == "sgld"
+    # The plateau: the widest stable run within 10 % of its median (hand-made scan).
+    scan = StepSizeScan(
+        step_sizes=np.array([1e-4, 1e-3, 1e-2, 1e-1]),
+        mean=np.array([1.0, 2.9, 3.1, 9.0]),
+        std=np.zeros(4),
+        r_hat=np.array([1.5, 1.01, 1.02, 1.0]),
+        converged=np.zeros(4, bool),
+        diverged=np.array([False, False, False, True]),
+        acceptance_rate=np.full(4, np.nan),
+    )
+    assert scan.plateau == (1e-3, 1e-2)
+    assert dataclasses.replace(scan, mean=np.array([1.0, 2.0, 3.1, 9.0])).plateau is None

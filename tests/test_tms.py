@@ -21,7 +21,7 @@ def quadrature_loss(W: np.ndarray, b: np.ndarray) -> float:
         for j in range(c):
             a, bj, d = G[j, i], b[j], float(i == j)
             kink = [-bj / a] if a != 0 and 0 < -bj / a < 1 else None
-            f = lambda t: (d * t - max(a * t + bj, 0.0)) ** 2  # noqa: E731
+            f = lambda t, d=d, a=a, bj=bj: (d * t - max(a * t + bj, 0.0)) ** 2  # noqa: E731
             total += integrate.quad(f, 0.0, 1.0, points=kink, epsabs=1e-13, epsrel=1e-13)[0]
     return total / c
 
@@ -93,8 +93,10 @@ def test_kgon_is_optimal_in_length_and_bias(k: int) -> None:
     length, beta = tms.kgon_parameters(k, c)
     p = torch.tensor([length, beta], dtype=torch.float64, requires_grad=True)
     angles = 2 * math.pi * torch.arange(k, dtype=torch.float64) / k
-    W = torch.cat([torch.stack([p[0] * torch.cos(angles), p[0] * torch.sin(angles)]),
-                   torch.zeros(2, c - k, dtype=torch.float64)], dim=1)
+    W = torch.cat(
+        [torch.stack([p[0] * torch.cos(angles), p[0] * torch.sin(angles)]), torch.zeros(2, c - k, dtype=torch.float64)],
+        dim=1,
+    )
     b = torch.cat([p[1].expand(k), torch.zeros(c - k, dtype=torch.float64)])
     (grad,) = torch.autograd.grad(tms.loss(W, b), p)
     assert float(grad.abs().max()) < 1e-7

@@ -38,11 +38,12 @@ def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable as loss_fn(model(x), y)")
-    if not (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(isinstance(t, torch.Tensor) for t in data)):
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
         raise TypeError("data must be a tuple (x, y) of tensors")
     if data[0].shape[0] != data[1].shape[0] or data[0].shape[0] == 0:
-        raise ValueError(f"data: x and y must have the same, non-zero length, got {data[0].shape[0]} and {data[1].shape[0]}")
+        raise ValueError(
+            f"data: x and y must have the same, non-zero length, got {data[0].shape[0]} and {data[1].shape[0]}"
+        )
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("model has no trainable parameters")
@@ -55,7 +56,7 @@ def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch
 
     def f(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         params = dict(frozen)
-        for k, piece, shape in zip(names, torch.split(flat, sizes), shapes):
+        for k, piece, shape in zip(names, torch.split(flat, sizes), shapes, strict=True):
             params[k] = piece.reshape(shape)
         return loss_fn(functional_call(model, params, (x,)), y)
 
@@ -143,5 +144,5 @@ def fisher_trace(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tens
     try:
         grads = vmap(per_sample, chunk_size=1024)(x, y)
     except RuntimeError:  # a model that vmap cannot batch: one sample at a time
-        grads = torch.stack([per_sample(xi, yi) for xi, yi in zip(x, y)])
+        grads = torch.stack([per_sample(xi, yi) for xi, yi in zip(x, y, strict=True)])
     return float(grads.detach().pow(2).sum() / x.shape[0])

@@ -17,11 +17,11 @@ with ``L_n(w*)`` computed once on the **full** data. The model's parameters are 
 
     w' = w - (eps / 2) * (nbeta * grad L(w) + localization * (w - w*)) + N(0, eps I)
 
-* ``"mala"`` (the default with full-batch data, ``batch_size=None``): the Metropolis-adjusted
+* ``"mala"`` (the default with full-batch data and ``step_size="auto"``): the Metropolis-adjusted
   Langevin algorithm. Each proposal is accepted with probability
   ``min(1, p(w') q(w | w') / (p(w) q(w' | w)))``, so the chains sample ``p`` *exactly*: no
   step-size bias, at the cost of one full-batch gradient per step, like full-batch SGLD.
-* ``"sgld"`` (the default with minibatches): every proposal is taken, with the gradient of a
+* ``"sgld"`` (the default with minibatches or a fixed ``step_size``): every proposal is taken, with the gradient of a
   minibatch loss. Its stationary law is ``p`` only as ``eps -> 0``: a finite step inflates the
   spread along stiff directions and biases the estimate upwards.
 
@@ -202,7 +202,7 @@ def estimate_llc(
     ``n / ln n``) with ``num_chains`` chains from ``w* =`` the model's parameters (unchanged
     afterwards): ``num_burnin`` steps (default: half of ``num_draws``) are dropped, then
     ``num_draws`` are kept. ``sampler="auto"`` is MALA for full-batch data (``batch_size=None``)
-    and SGLD for minibatches; ``step_size="auto"`` adapts the step during burn-in to
+    with ``step_size="auto"``, and plain SGLD otherwise (minibatches, or a fixed step size); ``step_size="auto"`` adapts the step during burn-in to
     ``target_accept`` (see the module docstring). ``diagnostic_every`` (minibatch SGLD): steps
     between full-batch losses for R-hat (default: one epoch). ``vectorize``: ``"auto"`` picks
     the fast path for an ``nn.Sequential`` of Linear and elementwise layers, else vmap;
@@ -231,7 +231,8 @@ def estimate_llc(
         if batch_size > n:
             raise ValueError(f"batch_size must be <= the number of samples ({n}), got {batch_size}")
     sampler = check_choice("sampler", sampler, SAMPLERS)
-    sampler = ("mala" if batch_size is None else "sgld") if sampler == "auto" else sampler
+    if sampler == "auto":  # MALA needs full-batch data; a fixed step keeps plain SGLD (as before issue 14)
+        sampler = "mala" if batch_size is None and auto_step else "sgld"
     if sampler == "mala" and batch_size is not None:
         raise ValueError("sampler='mala' needs full-batch data: use batch_size=None or sampler='sgld'")
     target = check_real("target_accept", target_accept, low=0.05, high=0.995)
@@ -365,6 +366,24 @@ class StepSizeScan:
     converged: np.ndarray
     diverged: np.ndarray
     acceptance_rate: np.ndarray
+
+    @property
+    def plateau(self) -> tuple[float, float] | None:
+        """The widest run (>= 2) of consecutive step sizes that neither diverge nor give R-hat > 1.1,
+        whose estimates lie within 10 % of their median: ``(smallest, largest)``, or None."""
+        stable = ~self.diverged & ~(self.r_hat > 1.1)
+        best: tuple[int, int] | None = None
+        for a in range(len(stable)):
+            for b in range(a + 1, len(stable) + 1):
+                if not stable[a:b].all():
+                    break
+                med = np.median(self.mean[a:b])
+                close = np.all(np.abs(self.mean[a:b] - med) <= 0.1 * abs(med))
+                if close and (best is None or b - a > best[1] - best[0]):
+                    best = (a, b)
+        if best is None or best[1] - best[0] < 2:
+            return None
+        return float(self.step_sizes[best[0]]), float(self.step_sizes[best[1] - 1])
 
 
 def calibrate_step_size(
