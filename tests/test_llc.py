@@ -380,3 +380,32 @@ def test_sampler_default_and_plateau():
     )
     assert scan.plateau == (1e-3, 1e-2)
     assert dataclasses.replace(scan, mean=np.array([1.0, 2.0, 3.1, 9.0])).plateau is None
+
+
+def test_plotting_helpers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from utils.plotting import plot_llc_traces, plot_step_size_scan
+
+    scan = StepSizeScan(
+        step_sizes=np.array([1e-3, 1e-2, 1e-1]),
+        mean=np.array([2.0, 3.0, np.nan]),
+        std=np.array([0.1, 0.1, np.nan]),
+        r_hat=np.array([1.2, 1.0, np.nan]),
+        converged=np.array([False, True, False]),
+        diverged=np.array([False, False, True]),
+        acceptance_rate=np.full(3, np.nan),
+    )
+    ax = plot_step_size_scan(scan, exact=3.0)
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"not converged", "diverged", "exact"} <= set(labels)
+    ax.set_ylim(0, 1)  # the diverged cross stays inside the axes (axes coordinates in y)
+    cross = next(line for line in ax.get_lines() if line.get_label() == "diverged")
+    assert cross.get_transform() == ax.get_xaxis_transform() and cross.get_ydata()[0] == 0.95
+    model, x, y = linear_regression(n=100, d=2)
+    res = quiet(model=model, loss_fn=half_mse, data=(x, y), num_chains=3, num_draws=100, seed=0)
+    ax = plot_llc_traces(res, exact=1.0)
+    chains = [line for line in ax.get_lines() if line.get_label().startswith("chain")]
+    assert len(chains) == 3
+    np.testing.assert_allclose(chains[0].get_ydata(), res.llc_trace[0])

@@ -104,7 +104,7 @@ def band(ax: plt.Axes, x: Sequence[float], mean: Sequence[float], err: Sequence[
 def plot_step_size_scan(scan: Any, ax: Any = None, *, exact: float | None = None) -> Any:
     """Draw a :class:`utils.llc.StepSizeScan`: estimate ± std over chains against the step size (chapter 9).
 
-    Runs that did not converge are drawn as open squares, diverged ones as crosses at the top;
+    Runs that did not converge are drawn as open squares, diverged ones as crosses at the top edge;
     ``exact`` adds a dashed line at the exact value.
     """
     if ax is None:
@@ -132,11 +132,11 @@ def plot_step_size_scan(scan: Any, ax: Any = None, *, exact: float | None = None
             label="not converged",
         )
     if scan.diverged.any():
-        top = np.nanmax(scan.mean) if np.isfinite(scan.mean).any() else 1.0
-        ax.plot(
+        ax.plot(  # at the top edge of the axes, whatever their y-limits
             scan.step_sizes[scan.diverged],
-            np.full(scan.diverged.sum(), top),
+            np.full(scan.diverged.sum(), 0.95),
             "x",
+            transform=ax.get_xaxis_transform(),
             color=PALETTE[1],
             ms=10,
             mew=2,
