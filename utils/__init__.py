@@ -13,6 +13,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapter 2)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
+- :mod:`utils.fss`        finite-size scaling: curve crossings, power-law fits in L (chapter 3)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
@@ -32,6 +33,7 @@ Private helpers (leading underscore, not part of the public names):
 
 - :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
 - :mod:`utils._ising_kernels` the numba-compiled Metropolis and Wolff kernels behind :mod:`utils.ising`
+- :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word) behind :mod:`utils.ising`
 - :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
 
 Conventions: counts are ``num_*`` (except ``utils.ising.sample``'s ``n_samples``, kept by the

@@ -160,6 +160,54 @@ def propagate(
     return KernelFlow(q=torch.stack(qs, 1).numpy(), c=torch.stack(cs, 1).numpy())
 
 
+def gradient_norms(
+    sigma_w: float,
+    sigma_b: float,
+    *,
+    depth: int,
+    width: int = 500,
+    activation: str = "tanh",
+    q0: float | None = None,
+    num_networks: int = 1,
+    seed: int = 0,
+) -> np.ndarray:
+    """Backpropagated squared gradients ``|dF/dh^l|^2 / width`` through random networks (chapter 5).
+
+    The forward pass is :func:`propagate`'s (``W ~ N(0, sigma_w^2 / width)``, ``b ~ N(0, sigma_b^2)``),
+    from one input of length ``q0`` (default: the fixed point ``q*``, so the kernel has settled).
+    ``F = v . h^depth`` with ``v ~ N(0, 1)``, differentiated by autograd. Mean-field theory
+    (Schoenholz et al. 2017): ``E |dF/dh^l|^2 / width = chi_1^(depth - l)``. Returns shape
+    ``(num_networks, depth + 1)``, index ``l = 0..depth``.
+    """
+    from .signal import kernel_fixed_point
+
+    sw, sb = check_real("sigma_w", sigma_w, nonnegative=True), check_real("sigma_b", sigma_b, nonnegative=True)
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=2)
+    num_networks = check_int("num_networks", num_networks, minimum=1)
+    seed = check_seed(seed)
+    phi = _torch_act(activation)
+    if q0 is None:
+        q0 = kernel_fixed_point(sw, sb, activation)
+        if not math.isfinite(q0) or q0 <= 0.0:
+            raise ValueError(f"q0 must be given: the length map has no finite positive fixed point here (q* = {q0})")
+    q0 = check_real("q0", q0, positive=True)
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64)
+    h = (math.sqrt(q0 * width) * h / h.norm(dim=1, keepdim=True)).requires_grad_(True)
+    hs = [h]
+    for _ in range(depth):
+        w = torch.randn(num_networks, width, width, generator=gen).double() * (sw / math.sqrt(width))
+        b = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64) * sb
+        h = torch.bmm(w, phi(h)) + b
+        h.retain_grad()
+        hs.append(h)
+    v = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64)
+    (v * h).sum().backward()
+    grads = torch.stack([x.grad.pow(2).sum(dim=(1, 2)) / width for x in hs], dim=1)
+    return grads.numpy()
+
+
 class ParallelMLP(nn.Module):
     """``num_models`` independent deep MLPs evaluated in one batched pass (chapter 5).
 
