@@ -15,7 +15,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
 - :mod:`utils.ising_field` the Ising model in a field: hysteresis, metastable lifetimes, exact 4x4 (chapter 3)
 - :mod:`utils.fss`        finite-size scaling: curve crossings, power-law fits in L (chapter 3)
-- :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
+- :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
 - :mod:`utils.grokking`   many modular-arithmetic networks trained at once; steps A and B, phases (chapter 6)
@@ -24,7 +24,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
 - :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
-- :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
+- :mod:`utils.llc`        local learning coefficient estimation with SGLD and MALA, and its diagnostics (chapter 9)
 - :mod:`utils.tms`        toy model of superposition: exact high-sparsity loss, k-gons (chapter 10)
 - :mod:`utils.curvature`  Hessian, Hutchinson trace and empirical Fisher trace (chapter 10)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right

@@ -23,7 +23,16 @@ import torch
 from torch import nn
 
 from ._activations import ACTIVATIONS
-from ._validate import check_array, check_choice, check_int, check_module, check_real, check_seed, eval_mode
+from ._validate import (
+    check_array,
+    check_choice,
+    check_int,
+    check_int_sequence,
+    check_module,
+    check_real,
+    check_seed,
+    eval_mode,
+)
 from .signal import KernelFlow
 
 
@@ -149,6 +158,54 @@ def propagate(
         qs.append(q)
         cs.append(c)
     return KernelFlow(q=torch.stack(qs, 1).numpy(), c=torch.stack(cs, 1).numpy())
+
+
+def gradient_norms(
+    sigma_w: float,
+    sigma_b: float,
+    *,
+    depth: int,
+    width: int = 500,
+    activation: str = "tanh",
+    q0: float | None = None,
+    num_networks: int = 1,
+    seed: int = 0,
+) -> np.ndarray:
+    """Backpropagated squared gradients ``|dF/dh^l|^2 / width`` through random networks (chapter 5).
+
+    The forward pass is :func:`propagate`'s (``W ~ N(0, sigma_w^2 / width)``, ``b ~ N(0, sigma_b^2)``),
+    from one input of length ``q0`` (default: the fixed point ``q*``, so the kernel has settled).
+    ``F = v . h^depth`` with ``v ~ N(0, 1)``, differentiated by autograd. Mean-field theory
+    (Schoenholz et al. 2017): ``E |dF/dh^l|^2 / width = chi_1^(depth - l)``. Returns shape
+    ``(num_networks, depth + 1)``, index ``l = 0..depth``.
+    """
+    from .signal import kernel_fixed_point
+
+    sw, sb = check_real("sigma_w", sigma_w, nonnegative=True), check_real("sigma_b", sigma_b, nonnegative=True)
+    depth = check_int("depth", depth, minimum=1)
+    width = check_int("width", width, minimum=2)
+    num_networks = check_int("num_networks", num_networks, minimum=1)
+    seed = check_seed(seed)
+    phi = _torch_act(activation)
+    if q0 is None:
+        q0 = kernel_fixed_point(sw, sb, activation)
+        if not math.isfinite(q0) or q0 <= 0.0:
+            raise ValueError(f"q0 must be given: the length map has no finite positive fixed point here (q* = {q0})")
+    q0 = check_real("q0", q0, positive=True)
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64)
+    h = (math.sqrt(q0 * width) * h / h.norm(dim=1, keepdim=True)).requires_grad_(True)
+    hs = [h]
+    for _ in range(depth):
+        w = torch.randn(num_networks, width, width, generator=gen).double() * (sw / math.sqrt(width))
+        b = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64) * sb
+        h = torch.bmm(w, phi(h)) + b
+        h.retain_grad()
+        hs.append(h)
+    v = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64)
+    (v * h).sum().backward()
+    grads = torch.stack([x.grad.pow(2).sum(dim=(1, 2)) / width for x in hs], dim=1)
+    return grads.numpy()
 
 
 class ParallelMLP(nn.Module):
@@ -505,3 +562,52 @@ class ModularMLP(nn.Module):
         u, v = self.tables()
         h = (u.unsqueeze(2) + v.unsqueeze(1)).flatten(1, 2)  # [models, p * p, width]
         return torch.bmm(MODULAR_ACTIVATIONS[self.activation](h), self.w_out)
+
+
+def deep_linear_network(
+    widths: list[int],
+    rank: int,
+    *,
+    n: int = 10_000,
+    seed: int = 0,
+    surplus_out: float = 0.0,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[nn.Sequential, tuple[torch.Tensor, torch.Tensor]]:
+    """A bias-free linear network at an exact factorisation of a noiseless rank-``rank`` teacher (chapter 9).
+
+    ``widths = [H_1, ..., H_{L+1}]`` from input to output. The teacher is ``y = B A x`` with
+    random ``A`` (``rank x H_1``) and ``B`` (``H_{L+1} x rank``) and ``x ~ N(0, I)`` (``n`` samples).
+    The returned network computes ``B A`` exactly: its first layer holds ``A`` in its first
+    ``rank`` rows, middle layers pass those ``rank`` units on (identity block), the last layer
+    holds ``B`` in its first ``rank`` columns, and every other ("surplus") unit has zero in- and
+    out-weights, unless ``surplus_out > 0``: then the surplus units of the last hidden layer get
+    random out-weights of that scale (the function is unchanged, the point is a different one).
+    Its loss is :func:`half_squared_error`, zero at these parameters.
+    """
+    hs = check_int_sequence("widths", widths, minimum=1, min_length=3)
+    rank = check_int("rank", rank, minimum=0)
+    if rank > min(hs):
+        raise ValueError(f"rank must be <= min(widths) = {min(hs)}, got {rank}")
+    n = check_int("n", n, minimum=1)
+    surplus_out = check_real("surplus_out", surplus_out, nonnegative=True)
+    gen = torch.Generator().manual_seed(check_seed(seed))
+    layers = [nn.Linear(a, b, bias=False) for a, b in zip(hs[:-1], hs[1:], strict=True)]
+    with torch.no_grad():
+        for layer in layers:
+            layer.weight.zero_()
+        layers[0].weight[:rank] = torch.randn(rank, hs[0], generator=gen)
+        for layer in layers[1:-1]:
+            layer.weight[:rank, :rank] = torch.eye(rank)
+        layers[-1].weight[:, :rank] = torch.randn(hs[-1], rank, generator=gen)
+        if surplus_out > 0:
+            layers[-1].weight[:, rank:] = surplus_out * torch.randn(hs[-1], hs[-2] - rank, generator=gen)
+    model = nn.Sequential(*layers).to(dtype)
+    x = torch.randn(n, hs[0], generator=gen, dtype=dtype)
+    with torch.no_grad():
+        y = model(x)
+    return model, (x, y)
+
+
+def half_squared_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``mean_i ||out_i - y_i||^2 / 2``: the Gaussian negative log-likelihood (unit variance, up to a constant; chapter 9)."""
+    return 0.5 * (out - y).square().sum(dim=-1).mean()
