@@ -32,7 +32,9 @@ def check_half_length(fn: Callable[[float], float], *, rtol: float = 1e-9) -> Ch
                 hint = " (return the real-valued L, not a whole number of steps)"
             elif np.isclose(got, 0.5 ** (1 / p)):
                 hint = " (that is 0.5**(1/p), section 1's formula with p in place of L: invert it)"
-            return CheckResult(False, f"my_length_half({p}) returned {got:.6g}, but p**L = 0.5 at L = {want:.6g}{hint}.")
+            return CheckResult(
+                False, f"my_length_half({p}) returned {got:.6g}, but p**L = 0.5 at L = {want:.6g}{hint}."
+            )
     return CheckResult(
         True, f"L = ln 2 / (-ln p); a per-step accuracy of 0.99 halves task accuracy at L = {half_length(0.99):.1f}."
     )
@@ -78,7 +80,9 @@ def check_em_over_independent(fn: Callable[[np.ndarray], float], *, rtol: float 
             return CheckResult(
                 False, f"for a {c.shape[0]} x {c.shape[1]} matrix you returned {got:.6g}, expected {want:.6g}{hint}."
             )
-    return CheckResult(True, "the ratio is 1 for independent errors, > 1 when errors share answers, < 1 when they avoid each other.")
+    return CheckResult(
+        True, "the ratio is 1 for independent errors, > 1 when errors share answers, < 1 when they avoid each other."
+    )
 
 
 #: The graded code exercises of chapter 1 (see :mod:`utils.exercises`).
