@@ -399,3 +399,11 @@ def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
         ("key_one_stub.ipynb", "ch02-ex-threshold"): 0,
     }
     assert all("NotImplementedError" in r["message"] for r in rows if float(r["score"]) == 0)
+
+
+def test_a_verdict_prints_within_the_code_column_and_grades_on_one_line() -> None:
+    from utils.exercises._core import UNFINISHED, CheckResult
+
+    result = CheckResult(False, UNFINISHED + " " + "x" * 30)
+    assert max(len(line) for line in str(result).splitlines()) <= 79 and "\n" in str(result)
+    assert "\n" not in result.line and result.line.startswith("Not yet: ") and result.line.endswith("x" * 30)

@@ -8,17 +8,21 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.training`   the one training loop every chapter that trains uses
 - :mod:`utils.data`       synthetic data sets (chapter 1: multi-digit addition)
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
-- :mod:`utils.models`     small torch models: TokenMLP (chapter 1), random deep networks (chapter 5)
+- :mod:`utils.models`     small torch models: TokenMLP (chapter 1), random deep networks (chapter 5),
+                          the toy model of superposition (chapter 10)
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapter 2)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.icl`        in-context regression baselines: ridge, least squares, one GD step, dMMSE (chapter 7)
 - :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
 - :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
 - :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
+- :mod:`utils.tms`        toy model of superposition: exact high-sparsity loss, k-gons (chapter 10)
+- :mod:`utils.curvature`  Hessian, Hutchinson trace and empirical Fisher trace (chapter 10)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
 - :mod:`utils.coursework` student copies, answer keys and the autograder (``make student``, ``make grade``)
 

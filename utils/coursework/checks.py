@@ -49,7 +49,7 @@ def score(entry: Graded, namespace: Mapping[str, Any]) -> tuple[float, str]:
     except Exception as exc:  # a check should not raise; if it does, the answer still gets a verdict
         return 0, f"the check raised {type(exc).__name__}: {exc}"
     passed = bool(result)
-    message = str(result) if isinstance(result, CheckResult) else ("Correct!" if passed else "Not yet.")
+    message = result.line if isinstance(result, CheckResult) else ("Correct!" if passed else "Not yet.")
     return (entry.points if passed else 0), message
 
 
