@@ -7,19 +7,37 @@ import math
 from utils.exercises.ch02 import CHECK_KL, check_extinction_probability, check_runaway_threshold
 
 
-def solution(m: float, tol: float = 1e-13, max_iter: int = 100_000) -> float:
+def solution(m: float, tol: float = 1e-12, max_iter: int = 10_000_000) -> float:
+    """The chapter's reference answer: stop when the estimated remaining error is below tol."""
     q = 0.0
     for _ in range(max_iter):
         q_new = math.exp(m * (q - 1.0))
-        if abs(q_new - q) < tol:
+        rate = m * q_new  # f'(q): the factor by which the error shrinks per step
+        if abs(q_new - q) * rate / (1.0 - rate) < tol:
             return q_new
         q = q_new
     return q
 
 
+def naive(m: float, tol: float = 1e-12) -> float:
+    """Stops on |dq| < tol: near m = 1 the remaining error is about tol / (1 - m q) ~ 1e-9."""
+    q = 0.0
+    while True:
+        q_new = math.exp(m * (q - 1.0))
+        if abs(q_new - q) < tol:
+            return q_new
+        q = q_new
+
+
 def test_solution_passes() -> None:
     result = check_extinction_probability(solution)
     assert result.passed and str(result).startswith("Correct!")
+
+
+def test_naive_stopping_rule_fails_near_m_1_with_hint() -> None:
+    result = check_extinction_probability(naive)
+    assert not result.passed and "my_extinction(0.999)" in result.message
+    assert "underestimates the remaining error" in result.message
 
 
 def test_trivial_root_fails_with_hint() -> None:
