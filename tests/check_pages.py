@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import io
 import json
 import mimetypes
 import os
@@ -49,6 +50,7 @@ CDN = {
     "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js": "requirejs/require.js",
 }
 WIDTHS = (1280, 420)
+VIEW_HEIGHT = 900
 THEMES = ("light", "dark")
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 
@@ -180,10 +182,11 @@ async def check_page(tools: DevTools, session: str, url: str, width: int, theme:
     tools.handlers.append(on_event)
     try:
         await tools.send("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}, session)
+                         {"width": width, "height": VIEW_HEIGHT, "deviceScaleFactor": 1, "mobile": width < 600},
+                         session)
         await tools.send("Emulation.setEmulatedMedia",
                          {"features": [{"name": "prefers-color-scheme", "value": theme}]}, session)
-        script = await tools.send("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        await tools.send("Page.addScriptToEvaluateOnNewDocument", {"source": (
             f"try {{ localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}'); }}"
             " catch (e) {}")}, session)
         await tools.send("Page.navigate", {"url": url}, session)
@@ -192,16 +195,28 @@ async def check_page(tools: DevTools, session: str, url: str, width: int, theme:
                                                        "returnByValue": True}, session)
         found = json.loads(result["result"]["value"])
         found["errors"] = errors
-        height = min(int(found["height"]), 60000)
-        await tools.send("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}, session)
-        await asyncio.sleep(0.3)
-        image = await tools.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
-        shot.write_bytes(base64.b64decode(image["data"]))
-        await tools.send("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}, session)
+        await screenshot(tools, session, min(int(found["height"]), 60000), shot)
         return found
     finally:
         tools.handlers.remove(on_event)
+
+
+async def screenshot(tools: DevTools, session: str, height: int, shot: Path) -> None:
+    """A full-page screenshot, taken screen by screen as a reader scrolls and stitched together
+    (a viewport stretched to the page's height misdraws the theme's sticky sidebar)."""
+    from PIL import Image
+
+    tiles = []
+    for y in range(0, max(height, 1), VIEW_HEIGHT):
+        done = await tools.send("Runtime.evaluate", {"expression": f"window.scrollTo(0, {y}); "
+                                                     "new Promise(r => setTimeout(() => r(window.scrollY), 120))",
+                                                     "awaitPromise": True, "returnByValue": True}, session)
+        image = await tools.send("Page.captureScreenshot", {"format": "png"}, session)
+        tiles.append((int(done["result"]["value"]), Image.open(io.BytesIO(base64.b64decode(image["data"])))))
+    page = Image.new("RGB", (tiles[0][1].width, max(top + tile.height for top, tile in tiles)), "white")
+    for top, tile in tiles:
+        page.paste(tile, (0, top))
+    page.save(shot, optimize=True)
 
 
 async def serve(tools: DevTools, session: str, params: dict, refused: list[str]) -> None:
@@ -272,11 +287,6 @@ async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[s
             sys.exit("check_pages: Chromium did not start (no DevTools endpoint)")
         ws = await websocket_connect(endpoint, max_message_size=1 << 30)
         tools = DevTools(ws)
-        target = await tools.send("Target.createTarget", {"url": "about:blank"})
-        session = (await tools.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}))["sessionId"]
-        for method in ("Page.enable", "Runtime.enable"):
-            await tools.send(method, {}, session)
-        await tools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
         report: dict[str, dict[str, list[str]]] = {}
         for page in pages:
             name = str(page.relative_to(html))
@@ -285,7 +295,15 @@ async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[s
                 for theme in THEMES:
                     refused: list[str] = []
                     shot = out / f"{name.replace('/', '__')[:-5]}-{width}-{theme}.png"
+                    # a fresh tab for every view: nothing carries over from the last page
+                    target = (await tools.send("Target.createTarget", {"url": "about:blank"}))["targetId"]
+                    session = (await tools.send("Target.attachToTarget",
+                                                {"targetId": target, "flatten": True}))["sessionId"]
+                    for method in ("Page.enable", "Runtime.enable"):
+                        await tools.send(method, {}, session)
+                    await tools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
                     found = await check_page(tools, session, page.resolve().as_uri(), width, theme, shot, refused)
+                    await tools.send("Target.closeTarget", {"targetId": target})
                     key = f"{width}px {theme}"
                     report[name][key] = problems(name, width, found, refused)
             bad = sum(len(v) for v in report[name].values())

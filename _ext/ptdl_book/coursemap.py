@@ -8,7 +8,7 @@ The directive's body is YAML (see ``course_map.md``)::
     paths:
       - {name: "Physics track", about: "...", chapters: [1, 2, 3, 4, 5]}
 
-It renders an inline SVG (no JavaScript, no CDN, no graphviz: it reads offline and follows
+It renders two inline SVGs, one for wide screens and one for phones (no JavaScript, no CDN, no graphviz: it reads offline and follows
 the book's light and dark themes), one list per reading path and a table of chapters.
 A chapter "exists" when a document ``chapters/NN_*/...`` is part of the book; existing
 chapters are drawn solid and linked, planned ones dashed.
@@ -96,7 +96,7 @@ def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) ->
     rows = {p: i for i, p in enumerate(parts)}
     pos = {c.number: (LEFT + c.col * COL_W, TOP + rows[c.part] * ROW_H) for c in chapters}
     height = TOP + len(parts) * ROW_H
-    out = [f'<svg class="ptdl-course-map" viewBox="0 0 {WIDTH} {height}" role="img" '
+    out = [f'<svg class="ptdl-course-map wide" viewBox="0 0 {WIDTH} {height}" role="img" '
            f'aria-labelledby="ptdl-map-title" xmlns="http://www.w3.org/2000/svg">',
            '<title id="ptdl-map-title">Chapters of the course and the chapters each builds on</title>',
            '<defs><marker id="ptdl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -119,14 +119,56 @@ def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) ->
         x, y = pos[c.number]
         status = "exists" if c.docname else "planned"
         box = [f'<rect class="box {status}" x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>']
-        lines = _wrap(c.title)[:3]
+        lines = _wrap(f"{c.number}. {c.title}", 21)[:3]
         y0 = y + BOX_H / 2 - 8 * (len(lines) - 1) + 5
-        label = f"{c.number}. "
-        for k, line in enumerate(lines):
-            text = (label if k == 0 else "") + line
+        for k, text in enumerate(lines):
             box.append(f'<text class="title {status}" x="{x + BOX_W / 2}" y="{y0 + 16 * k}">{html.escape(text)}</text>')
         if not c.docname:
             box.append(f'<text class="note" x="{x + BOX_W - 8}" y="{y + 13}">planned</text>')
+        group = "".join(box)
+        if c.number in href:
+            group = f'<a href="{html.escape(href[c.number])}">{group}</a>'
+        out.append(f'<g class="chapter">{group}</g>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+NARROW_W, NARROW_BOX, NARROW_ROW, NARROW_X = 400, 250, 54, 30
+
+
+def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) -> str:
+    """The same graph for phones: one chapter per row, arrows as arcs on the right."""
+    order = sorted(chapters, key=lambda c: c.number)
+    row = {c.number: i for i, c in enumerate(order)}
+    height = 16 + len(order) * NARROW_ROW
+    out = [f'<svg class="ptdl-course-map narrow" viewBox="0 0 {NARROW_W} {height}" role="img" '
+           'aria-label="Chapters of the course and the chapters each builds on" xmlns="http://www.w3.org/2000/svg">',
+           '<defs><marker id="ptdl-arrow-n" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="edge-head"/></marker></defs>']
+    for part in parts:  # a band for each part's consecutive rows
+        rows = [row[c.number] for c in order if c.part == part]
+        if rows:
+            y0, y1 = 8 + min(rows) * NARROW_ROW, 8 + (max(rows) + 1) * NARROW_ROW
+            out.append(f'<rect class="band" x="0" y="{y0 + 2}" width="{NARROW_W}" height="{y1 - y0 - 4}" rx="6"/>')
+            out.append(f'<text class="part" x="4" y="{(y0 + y1) / 2 + 5}">{html.escape(part)}</text>')
+    right = NARROW_X + NARROW_BOX
+    for c in order:
+        for n in c.needs:
+            ya, yb = 8 + row[n] * NARROW_ROW + NARROW_ROW / 2, 8 + row[c.number] * NARROW_ROW + NARROW_ROW / 2
+            reach = 12 + 10 * (row[c.number] - row[n])
+            out.append(f'<path class="edge" d="M{right},{ya - 4} C{right + reach},{ya - 4} {right + reach},{yb + 4} '
+                       f'{right + 2},{yb + 4}" marker-end="url(#ptdl-arrow-n)"/>')
+    for c in order:
+        y = 8 + row[c.number] * NARROW_ROW + 6
+        status = "exists" if c.docname else "planned"
+        text = f"{c.number}. {c.title}"
+        lines = _wrap(text, 34)[:2]
+        box = [f'<rect class="box {status}" x="{NARROW_X}" y="{y}" width="{NARROW_BOX}" height="{NARROW_ROW - 12}" rx="8"/>']
+        for k, line in enumerate(lines):
+            ty = y + (NARROW_ROW - 12) / 2 + 5 - 8 * (len(lines) - 1) + 16 * k
+            box.append(f'<text class="title {status}" x="{NARROW_X + NARROW_BOX / 2}" y="{ty}">{html.escape(line)}</text>')
+        if not c.docname:
+            box.append(f'<text class="note" x="{NARROW_X + NARROW_BOX - 6}" y="{y + 11}">planned</text>')
         group = "".join(box)
         if c.number in href:
             group = f'<a href="{html.escape(href[c.number])}">{group}</a>'
@@ -151,8 +193,8 @@ class CourseMap(SphinxDirective):
         parts, chapters, paths = parse("\n".join(self.content), set(self.env.found_docs))
         builder = self.env.app.builder
         href = {c.number: builder.get_relative_uri(self.env.docname, c.docname) for c in chapters if c.docname}
-        figure = nodes.raw("", f'<div class="ptdl-course-map-wrap">{svg(parts, chapters, href)}</div>',
-                           format="html")
+        figure = nodes.raw("", f'<div class="ptdl-course-map-wrap">{svg(parts, chapters, href)}'
+                               f'{svg_narrow(parts, chapters, href)}</div>', format="html")
         by_number = {c.number: c for c in chapters}
         path_list = nodes.bullet_list()
         for path in paths:
