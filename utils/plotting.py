@@ -26,8 +26,10 @@ from matplotlib.transforms import Bbox, ScaledTranslation
 
 from ._validate import check_int, check_real
 
-#: Widest figure (inches) that the book's text column (688 px at 1280 px) shows at full size.
-MAX_WIDTH: float = 6.8
+#: Widest figure (inches) that the book's text column (688 px at 1280 px) shows at full size,
+#: with the 0.1-inch margin that Jupyter adds on each side when it crops a figure.
+MAX_WIDTH: float = 6.6
+_COLUMN_PX = 688  # the book's text column at a 1280 px window (tests/check_pages.py measures it)
 #: Screen pixels per inch of a figure in the book (fonts: 10 pt is 13.9 px, 10.4 CSS pt).
 DPI: int = 100
 #: Smallest font size (points) the style uses anywhere.
@@ -56,9 +58,9 @@ COLORS: dict[str, str] = {
 
 #: Colormap for heat maps (an image fills its axes, so its bright end never meets white).
 CMAP: str = "viridis"
-#: Part of a colormap used for families of curves: viridis up to 0.62 keeps a contrast
+#: Part of a colormap used for families of curves: viridis up to 0.58 keeps a contrast
 #: of at least 3:1 against white (its yellow end has 1.3:1) and starts clear of black.
-SEQUENTIAL_RANGE: tuple[float, float] = (0.12, 0.62)
+SEQUENTIAL_RANGE: tuple[float, float] = (0.1, 0.58)
 #: Ising spins: -1 black, +1 white (as the chapters' captions say); panels are framed.
 SPIN_CMAP = ListedColormap(["#000000", "#ffffff"], name="spins")
 
@@ -298,7 +300,7 @@ def text_sizes(fig: plt.Figure) -> list[float]:
 
 
 def fits_column(fig: plt.Figure) -> bool:
-    """Whether ``fig``, cropped as the book crops it (tight), fits :data:`MAX_WIDTH`."""
+    """Whether ``fig``, cropped as Jupyter crops it (tight, plus a margin), fits the book's column."""
     fig.draw_without_rendering()
     box: Bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-    return bool(box.width <= MAX_WIDTH + 0.05)
+    return bool(box.width + 2 * mpl.rcParams["savefig.pad_inches"] <= _COLUMN_PX / DPI)
