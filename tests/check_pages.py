@@ -302,10 +302,14 @@ async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[s
                     for method in ("Page.enable", "Runtime.enable"):
                         await tools.send(method, {}, session)
                     await tools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
-                    found = await check_page(tools, session, page.resolve().as_uri(), width, theme, shot, refused)
-                    await tools.send("Target.closeTarget", {"targetId": target})
                     key = f"{width}px {theme}"
-                    report[name][key] = problems(name, width, found, refused)
+                    try:
+                        found = await check_page(tools, session, page.resolve().as_uri(), width, theme, shot,
+                                                 refused)
+                        report[name][key] = problems(name, width, found, refused)
+                    except (RuntimeError, asyncio.TimeoutError) as err:
+                        report[name][key] = [f"page could not be checked: {err!r}"]
+                    await tools.send("Target.closeTarget", {"targetId": target})
             bad = sum(len(v) for v in report[name].values())
             print(f"{'FAIL' if bad else 'ok  '} {name}" + (f" ({bad} problems)" if bad else ""), flush=True)
         ws.close()
@@ -331,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         pages = [args.html / p for p in args.pages]
     else:
         pages = sorted(p for p in args.html.rglob("*.html")
-                       if p.name not in SKIP_PAGES and not {"_static", "_sources", "_images"} & set(p.parts))
+                       if p.name not in SKIP_PAGES and not {"_static", "_sources", "_images"} & set(p.parts)
+                       and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])  # redirects
     args.out.mkdir(parents=True, exist_ok=True)
     report = asyncio.run(run(pages, args.html, args.out, chromium))
     (args.out / "report.json").write_text(json.dumps(report, indent=1))

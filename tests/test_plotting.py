@@ -187,3 +187,21 @@ def test_bad_arguments_name_themselves() -> None:
         plotting.panels(2.5)
     with pytest.raises(TypeError, match=r"^subplots got arguments"):
         plotting.subplots(1, 3, subplot_kw_typo=1)
+
+
+def test_a_legend_below_never_widens_the_figure() -> None:
+    _, ax = plotting.subplots(width=4, height=3)
+    x = np.linspace(0, 1, 100)
+    for k in range(5):
+        ax.plot(x, 0.5 + 0.5 * np.sin(9 * x + k), label=f"a rather long legend entry number {k}")
+    plotting.legend(ax)
+    assert plotting.fits_column(ax.figure)
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).width <= fig.bbox.width
+
+
+def test_a_long_title_wraps_inside_the_figure() -> None:
+    fig, axes = plotting.subplots(1, 2)
+    plotting.label(axes[0], "x", "y", "a title far too long to fit above one of two panels side by side at all")
+    assert plotting.fits_column(fig)

@@ -163,7 +163,7 @@ def label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None = None, *, l
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, wrap=True)  # a long title wraps instead of widening the figure
     if legend:
         _add_legend(ax)
     return ax
@@ -217,12 +217,16 @@ def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend
             leg = ax.legend(loc=where, **kwargs)
             if not _covers_data(leg, points, renderer):
                 return leg
-    # below the axes: under the tick labels and the x label, in as many columns as fit
+    # below the axes: under the tick labels and the x label, in as many columns as fit the figure
     below = ax.get_tightbbox(renderer)
     drop = (ax.get_window_extent(renderer).y0 - below.y0) / fig.dpi + 0.08  # inches
-    ncol = kwargs.pop("ncol", min(len(handles), 3 if ax.get_position().width > 0.6 else 2))
     offset = ax.transAxes + ScaledTranslation(0, -drop, fig.dpi_scale_trans)
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=offset, ncol=ncol, **kwargs)
+    room = fig.bbox.width - 2 * fig.dpi * 0.05
+    for ncol in range(kwargs.pop("ncol", min(len(handles), 3)), 0, -1):
+        leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=offset, ncol=ncol, **kwargs)
+        if leg.get_window_extent(renderer).width <= room:
+            break
+    return leg
 
 
 _add_legend = legend  # label() has an argument named legend
