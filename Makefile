@@ -12,19 +12,36 @@ export MKL_NUM_THREADS ?= 1
 export PTDL_NO_PROGRESS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: help install book test lab clean clean-book check-pages check-lines
+.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every notebook)"
-	@echo "make test   run the whole test suite (unit tests + every notebook)"
+	@echo "make test   run the whole test suite (lint, unit tests, every notebook)"
+	@echo "make lint   check the code style with ruff (make format fixes it)"
 	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make setup-cells  write _config.yml's repository URL into every notebook's setup cell"
 	@echo "make check-pages  screenshot every page (1280/420 px, light/dark) and check it"
 	@echo "make check-lines  list code and printed lines over 79 characters"
 	@echo "make clean  remove the build and the virtual environment"
 
+# torch: pinning torch==2.13.0 is not enough on Linux, where PyPI's wheel is the multi-GB CUDA build.
+# When PyTorch's CPU index answers within 5 s, torch comes from there (without dependencies: the
+# requirements step resolves them from the default index); otherwise from pip's default index.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN   := $(shell grep -E '^torch==' requirements.txt)
+REACHABLE   := import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=5)
+
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "Python >= 3.11 is needed (numpy 2.4 and scipy 1.17 require it): make PYTHON=python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@if [ "$$(uname -s)" = Linux ] && $(BIN)/python -c '$(REACHABLE)' "$(TORCH_INDEX)" 2>/dev/null; then \
+		echo "torch: the CPU build from $(TORCH_INDEX)"; \
+		$(BIN)/python -m pip install --quiet --no-deps --index-url "$(TORCH_INDEX)" "$(TORCH_PIN)"; \
+	else \
+		echo "torch: from pip's default index ($(TORCH_INDEX) not used: not Linux, or not reachable)"; \
+	fi
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
@@ -36,11 +53,18 @@ book: $(STAMP)
 	@echo
 	@echo "Book built. Open: $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -n auto --durations=10
 
+lint: $(STAMP)
+	$(BIN)/ruff check utils tests bench
+	$(BIN)/ruff format --check utils tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format utils tests bench
+	$(BIN)/ruff check --fix utils tests bench
+
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet jupyterlab
 	PTDL_NO_PROGRESS=0 $(BIN)/jupyter lab chapters/
 
 # Headless Chromium looks at every page as a reader does (tests/check_pages.py); MathJax and
@@ -62,6 +86,10 @@ check-lines: $(STAMP)
 	@$(BIN)/python tests/line_length.py chapters/*/*.ipynb; code=$$?; \
 	$(BIN)/python tests/line_length.py --outputs _build/jupyter_execute/chapters/*/*.ipynb || code=1; \
 	exit $$code
+
+# Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
+setup-cells: $(STAMP)
+	$(BIN)/python tests/setup_cell.py
 
 clean-book:
 	rm -rf _build

@@ -91,7 +91,9 @@ def main() -> None:
     print(f"numpy checkerboard baseline:       {numpy_rate / 1e6:8.1f} M spin-flip attempts / s")
     print(f"ratio:                             {numba_rate / numpy_rate:8.1f} x")
     cold, warm = jit_times()
-    print(f"first calls in a fresh process (Metropolis, Wolff, observables): {cold:.2f} s with an empty numba cache, {warm:.2f} s cached")
+    print(
+        f"first calls in a fresh process (Metropolis, Wolff, observables): {cold:.2f} s with an empty numba cache, {warm:.2f} s cached"
+    )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def load_model(path: Path) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]
     return model, blob["x"], blob["y"]
 
 
-DEVINTERP_SIDE = r'''
+DEVINTERP_SIDE = r"""
 import json, sys, tempfile, time, warnings
 import torch
 torch.set_num_threads(1)
@@ -97,7 +97,7 @@ with warnings.catch_warnings():
     mean = float(res["llc_mean"]); t, c = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"time": t, "cpu": c, "llc": mean, "std": float(res["llc_std"]),
                   "init_loss": float(res["init_loss"])}))
-'''
+"""
 
 
 def ensure_venv() -> Path:
@@ -118,8 +118,19 @@ def course_side(path: Path, threads: int, vectorize: bool | str) -> tuple[float,
     torch.set_num_threads(threads)
     model, x, y = load_model(path)
     t0, c0 = time.perf_counter(), time.process_time()
-    res = estimate_llc(model, torch.nn.functional.mse_loss, (x, y), step_size=STEP_SIZE, localization=LOCALIZATION,
-                       nbeta=NBETA, num_chains=CHAINS, num_draws=DRAWS, batch_size=BATCH, seed=0, vectorize=vectorize)
+    res = estimate_llc(
+        model,
+        torch.nn.functional.mse_loss,
+        (x, y),
+        step_size=STEP_SIZE,
+        localization=LOCALIZATION,
+        nbeta=NBETA,
+        num_chains=CHAINS,
+        num_draws=DRAWS,
+        batch_size=BATCH,
+        seed=0,
+        vectorize=vectorize,
+    )
     return time.perf_counter() - t0, time.process_time() - c0, res.mean, res.std
 
 
@@ -131,8 +142,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "problem.pt"
         make_problem(path)
-        params = dict(D_IN=D_IN, HIDDEN=HIDDEN, D_OUT=D_OUT, STEP_SIZE=STEP_SIZE, NBETA=NBETA, CHAINS=CHAINS,
-                      DRAWS=DRAWS, BATCH=BATCH, LOCALIZATION=LOCALIZATION)
+        params = dict(
+            D_IN=D_IN,
+            HIDDEN=HIDDEN,
+            D_OUT=D_OUT,
+            STEP_SIZE=STEP_SIZE,
+            NBETA=NBETA,
+            CHAINS=CHAINS,
+            DRAWS=DRAWS,
+            BATCH=BATCH,
+            LOCALIZATION=LOCALIZATION,
+        )
         script = Path(tmp) / "devinterp_side.py"
         script.write_text(DEVINTERP_SIDE % params)
         env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1")
@@ -140,21 +160,32 @@ def main() -> None:
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-3000:])
         dv = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"problem: tanh MLP {D_IN}-{HIDDEN}-{D_OUT} (2,692 params), n={N}, {CHAINS} chains x {DRAWS} draws, "
-              f"batch {BATCH}, step {STEP_SIZE}, localization {LOCALIZATION}, nbeta {NBETA:.1f}")
+        print(
+            f"problem: tanh MLP {D_IN}-{HIDDEN}-{D_OUT} (2,692 params), n={N}, {CHAINS} chains x {DRAWS} draws, "
+            f"batch {BATCH}, step {STEP_SIZE}, localization {LOCALIZATION}, nbeta {NBETA:.1f}"
+        )
         rows = {}
         labels = {"auto": "fast", True: "vmap", False: "loop"}
         for threads, vec in ((1, "auto"), (1, True), (1, False), (2, "auto")):
             rows[(threads, vec)] = course_side(path, threads, vec)
             t, c, m, s = rows[(threads, vec)]
-            print(f"course  {labels[vec]} {threads} thread(s): wall {t:7.2f} s  CPU {c:7.2f} s   LLC {m:7.2f} ± {s:.2f}")
-        print(f"devinterp 2.0.1     1 thread : wall {dv['time']:7.2f} s  CPU {dv['cpu']:7.2f} s   "
-              f"LLC {dv['llc']:7.2f} ± {dv['std']:.2f}")
+            print(
+                f"course  {labels[vec]} {threads} thread(s): wall {t:7.2f} s  CPU {c:7.2f} s   LLC {m:7.2f} ± {s:.2f}"
+            )
+        print(
+            f"devinterp 2.0.1     1 thread : wall {dv['time']:7.2f} s  CPU {dv['cpu']:7.2f} s   "
+            f"LLC {dv['llc']:7.2f} ± {dv['std']:.2f}"
+        )
         t_course, c_course = rows[(1, "auto")][:2]
-        print(f"speed-up (devinterp / course default, 1 thread): wall {dv['time'] / t_course:.1f}x, "
-              f"CPU {dv['cpu'] / c_course:.1f}x")
-        print(f"1 thread: fast path vs vmap {rows[(1, True)][0] / t_course:.2f}x, vs loop "
-              f"{rows[(1, False)][0] / t_course:.2f}x")
+        print(
+            f"speed-up (devinterp / course default, 1 thread): wall {dv['time'] / t_course:.1f}x, "
+            f"CPU {dv['cpu'] / c_course:.1f}x"
+        )
+        print(
+            f"1 thread: fast path vs vmap {rows[(1, True)][0] / t_course:.2f}x, vs loop "
+            f"{rows[(1, False)][0] / t_course:.2f}x"
+        )
+
 
 if __name__ == "__main__":
     main()

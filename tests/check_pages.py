@@ -132,8 +132,9 @@ class DevTools:
                 for handler in list(self.handlers):
                     handler(data)
 
-    async def send(self, method: str, params: dict | None = None, session: str | None = None,
-                   timeout: float = 120) -> dict:
+    async def send(
+        self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 120
+    ) -> dict:
         self.next_id += 1
         future = asyncio.get_running_loop().create_future()
         self.pending[self.next_id] = future
@@ -148,21 +149,24 @@ def find_chromium() -> str:
     for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "chrome"):
         if candidate and shutil.which(candidate):
             return shutil.which(candidate)
-    sys.exit("check_pages: no Chromium found. Install it (Debian/Ubuntu: `sudo apt-get install chromium`; "
-             "macOS: install Google Chrome) or set CHROMIUM=/path/to/chrome.")
+    sys.exit(
+        "check_pages: no Chromium found. Install it (Debian/Ubuntu: `sudo apt-get install chromium`; "
+        "macOS: install Google Chrome) or set CHROMIUM=/path/to/chrome."
+    )
 
 
 def local_asset(url: str) -> Path | None:
     """The local file that stands in for a CDN url, if any."""
     for prefix, local in CDN.items():
         if url == prefix or (prefix.endswith("/") and url.startswith(prefix)):
-            rest = url[len(prefix):].split("?")[0] if prefix.endswith("/") else ""
+            rest = url[len(prefix) :].split("?")[0] if prefix.endswith("/") else ""
             return ASSETS / local / rest
     return None
 
 
-async def check_page(tools: DevTools, session: str, url: str, width: int, theme: str, shot: Path,
-                     refused: list[str]) -> dict:
+async def check_page(
+    tools: DevTools, session: str, url: str, width: int, theme: str, shot: Path, refused: list[str]
+) -> dict:
     loaded = asyncio.Event()
     errors: list[str] = []
 
@@ -181,18 +185,29 @@ async def check_page(tools: DevTools, session: str, url: str, width: int, theme:
 
     tools.handlers.append(on_event)
     try:
-        await tools.send("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": VIEW_HEIGHT, "deviceScaleFactor": 1, "mobile": width < 600},
-                         session)
-        await tools.send("Emulation.setEmulatedMedia",
-                         {"features": [{"name": "prefers-color-scheme", "value": theme}]}, session)
-        await tools.send("Page.addScriptToEvaluateOnNewDocument", {"source": (
-            f"try {{ localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}'); }}"
-            " catch (e) {}")}, session)
+        await tools.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": VIEW_HEIGHT, "deviceScaleFactor": 1, "mobile": width < 600},
+            session,
+        )
+        await tools.send(
+            "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": theme}]}, session
+        )
+        await tools.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {
+                "source": (
+                    f"try {{ localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}'); }}"
+                    " catch (e) {}"
+                )
+            },
+            session,
+        )
         await tools.send("Page.navigate", {"url": url}, session)
         await asyncio.wait_for(loaded.wait(), 90)
-        result = await tools.send("Runtime.evaluate", {"expression": f"({PROBE})()", "awaitPromise": True,
-                                                       "returnByValue": True}, session)
+        result = await tools.send(
+            "Runtime.evaluate", {"expression": f"({PROBE})()", "awaitPromise": True, "returnByValue": True}, session
+        )
         found = json.loads(result["result"]["value"])
         found["errors"] = errors
         await screenshot(tools, session, min(int(found["height"]), 60000), shot)
@@ -208,9 +223,15 @@ async def screenshot(tools: DevTools, session: str, height: int, shot: Path) -> 
 
     tiles = []
     for y in range(0, max(height, 1), VIEW_HEIGHT):
-        done = await tools.send("Runtime.evaluate", {"expression": f"window.scrollTo(0, {y}); "
-                                                     "new Promise(r => setTimeout(() => r(window.scrollY), 120))",
-                                                     "awaitPromise": True, "returnByValue": True}, session)
+        done = await tools.send(
+            "Runtime.evaluate",
+            {
+                "expression": f"window.scrollTo(0, {y}); new Promise(r => setTimeout(() => r(window.scrollY), 120))",
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
+            session,
+        )
         image = await tools.send("Page.captureScreenshot", {"format": "png"}, session)
         tiles.append((int(done["result"]["value"]), Image.open(io.BytesIO(base64.b64decode(image["data"])))))
     page = Image.new("RGB", (tiles[0][1].width, max(top + tile.height for top, tile in tiles)), "white")
@@ -227,10 +248,16 @@ async def serve(tools: DevTools, session: str, params: dict, refused: list[str])
         # subresource-integrity hash of the minified CDN file, which npm does not ship.
         html = Path(unquote(urlparse(url).path)).read_text(encoding="utf-8")
         html = re.sub(r'(<script[^>]*?)\s+integrity="[^"]*"([^>]*require(?:\.min)?\.js)', r"\1\2", html)
-        await tools.send("Fetch.fulfillRequest", {"requestId": request_id, "responseCode": 200,
-                                                  "body": base64.b64encode(html.encode()).decode(),
-                                                  "responseHeaders": [{"name": "Content-Type",
-                                                                       "value": "text/html; charset=utf-8"}]}, session)
+        await tools.send(
+            "Fetch.fulfillRequest",
+            {
+                "requestId": request_id,
+                "responseCode": 200,
+                "body": base64.b64encode(html.encode()).decode(),
+                "responseHeaders": [{"name": "Content-Type", "value": "text/html; charset=utf-8"}],
+            },
+            session,
+        )
         return
     if url.startswith(("file:", "data:", "blob:")):
         await tools.send("Fetch.continueRequest", {"requestId": request_id}, session)
@@ -239,10 +266,19 @@ async def serve(tools: DevTools, session: str, params: dict, refused: list[str])
     if path is not None and path.is_file():
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         body = base64.b64encode(path.read_bytes()).decode()
-        await tools.send("Fetch.fulfillRequest", {"requestId": request_id, "responseCode": 200, "body": body,
-                                                  "responseHeaders": [{"name": "Content-Type", "value": mime},
-                                                                      {"name": "Access-Control-Allow-Origin",
-                                                                       "value": "*"}]}, session)
+        await tools.send(
+            "Fetch.fulfillRequest",
+            {
+                "requestId": request_id,
+                "responseCode": 200,
+                "body": body,
+                "responseHeaders": [
+                    {"name": "Content-Type", "value": mime},
+                    {"name": "Access-Control-Allow-Origin", "value": "*"},
+                ],
+            },
+            session,
+        )
         return
     refused.append(url)
     await tools.send("Fetch.failRequest", {"requestId": request_id, "errorReason": "InternetDisconnected"}, session)
@@ -255,8 +291,13 @@ def problems(page: str, width: int, found: dict, refused: list[str]) -> list[str
     if found["mathErrors"]:
         out.append(f"{found['mathErrors']} MathJax errors")
     if width == max(WIDTHS):
-        out += [f"code/output line of {c['chars']} chars cut off ({c['over']} px): {c['line']!r}" for c in found["wideCode"]]
-        out += [f"figure shown at {f['scale']:.0%} of its size ({f['shown']} of {f['drawn']} px)" for f in found["smallFigures"]]
+        out += [
+            f"code/output line of {c['chars']} chars cut off ({c['over']} px): {c['line']!r}" for c in found["wideCode"]
+        ]
+        out += [
+            f"figure shown at {f['scale']:.0%} of its size ({f['shown']} of {f['drawn']} px)"
+            for f in found["smallFigures"]
+        ]
     out += [f"display math {m['width']} px wide in {m['room']} px: {m['tex']!r}" for m in found["wideMath"]]
     if found["pageWidth"] > found["viewport"] + 1:
         out.append(f"page is {found['pageWidth']} px wide on a {found['viewport']} px screen")
@@ -272,10 +313,24 @@ async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[s
     from tornado.websocket import websocket_connect
 
     profile = tempfile.mkdtemp(prefix="pagecheck-")
-    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                             "--disable-background-networking", "--no-first-run", "--remote-debugging-port=0",
-                             f"--user-data-dir={profile}", "--allow-file-access-from-files", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "--allow-file-access-from-files",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         endpoint = None
         for line in proc.stderr:
@@ -297,17 +352,17 @@ async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[s
                     shot = out / f"{name.replace('/', '__')[:-5]}-{width}-{theme}.png"
                     # a fresh tab for every view: nothing carries over from the last page
                     target = (await tools.send("Target.createTarget", {"url": "about:blank"}))["targetId"]
-                    session = (await tools.send("Target.attachToTarget",
-                                                {"targetId": target, "flatten": True}))["sessionId"]
+                    session = (await tools.send("Target.attachToTarget", {"targetId": target, "flatten": True}))[
+                        "sessionId"
+                    ]
                     for method in ("Page.enable", "Runtime.enable"):
                         await tools.send(method, {}, session)
                     await tools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
                     key = f"{width}px {theme}"
                     try:
-                        found = await check_page(tools, session, page.resolve().as_uri(), width, theme, shot,
-                                                 refused)
+                        found = await check_page(tools, session, page.resolve().as_uri(), width, theme, shot, refused)
                         report[name][key] = problems(name, width, found, refused)
-                    except (RuntimeError, asyncio.TimeoutError) as err:
+                    except (TimeoutError, RuntimeError) as err:
                         report[name][key] = [f"page could not be checked: {err!r}"]
                     await tools.send("Target.closeTarget", {"targetId": target})
             bad = sum(len(v) for v in report[name].values())
@@ -334,9 +389,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.pages:
         pages = [args.html / p for p in args.pages]
     else:
-        pages = sorted(p for p in args.html.rglob("*.html")
-                       if p.name not in SKIP_PAGES and not {"_static", "_sources", "_images"} & set(p.parts)
-                       and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])  # redirects
+        pages = sorted(
+            p
+            for p in args.html.rglob("*.html")
+            if p.name not in SKIP_PAGES
+            and not {"_static", "_sources", "_images"} & set(p.parts)
+            and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000]
+        )  # redirects
     args.out.mkdir(parents=True, exist_ok=True)
     report = asyncio.run(run(pages, args.html, args.out, chromium))
     (args.out / "report.json").write_text(json.dumps(report, indent=1))

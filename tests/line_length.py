@@ -28,8 +28,15 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: The order in which the book picks one representation of a rich output (myst-nb's HTML
 #: priority); only a ``text/plain`` pick is printed text.
 MIME_PRIORITY = (
-    "application/vnd.jupyter.widget-view+json", "application/javascript", "text/html", "image/svg+xml",
-    "image/png", "image/jpeg", "text/markdown", "text/latex", "text/plain",
+    "application/vnd.jupyter.widget-view+json",
+    "application/javascript",
+    "text/html",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/markdown",
+    "text/latex",
+    "text/plain",
 )
 
 
@@ -78,7 +85,7 @@ def _fenced_code(markdown: str) -> str:
         if fence is None and m and not line.strip().startswith(m.group(1) + "{"):
             fence = m.group(1)
             out.append("")
-        elif fence is not None and line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+        elif fence is not None and line.strip().startswith(fence) and not line.strip()[len(fence) :].strip():
             fence = None
             out.append("")
         else:

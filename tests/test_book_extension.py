@@ -33,6 +33,7 @@ NO_LINK = {
 
 # ---- chapter numbers ------------------------------------------------------------------
 
+
 def test_chapter_number_comes_from_the_folder() -> None:
     assert numbering.chapter_number("chapters/09_llc_estimation/09_estimating_llc") == 9
     assert numbering.chapter_number("chapters/10_stages/x") == 10
@@ -74,6 +75,7 @@ def test_every_chapter_part_of_the_toc_is_numbered_and_in_folder_order() -> None
 
 
 # ---- bibliography -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def formatted() -> dict:
@@ -128,6 +130,7 @@ def test_every_entry_links_somewhere_or_says_why_not() -> None:
 
 # ---- course map -------------------------------------------------------------------------
 
+
 def _map_source() -> str:
     text = (ROOT / "course_map.md").read_text()
     return re.search(r"```\{course-map\}\n(.*?)\n```", text, re.S).group(1)
@@ -150,8 +153,10 @@ def test_course_map_knows_every_chapter_and_which_exist() -> None:
 
 
 def test_course_map_rejects_a_dependency_on_a_later_chapter() -> None:
-    bad = _map_source().replace("{number: 2, part: I, col: 1, title: \"Repeated outputs that feed back\", needs: [1]}",
-                                "{number: 2, part: I, col: 1, title: \"Repeated outputs that feed back\", needs: [3]}")
+    bad = _map_source().replace(
+        '{number: 2, part: I, col: 1, title: "Repeated outputs that feed back", needs: [1]}',
+        '{number: 2, part: I, col: 1, title: "Repeated outputs that feed back", needs: [3]}',
+    )
     assert bad != _map_source()
     with pytest.raises(ValueError, match=r"^chapter 2: needs"):
         coursemap.parse(bad, set())
@@ -162,11 +167,13 @@ def test_course_map_svgs_link_existing_chapters_only() -> None:
     for draw in (coursemap.svg, coursemap.svg_narrow):
         svg = draw(parts, chapters, {3: "chapters/03_ising/03_ising_model.html"})
         assert svg.count("<a href=") == 1 and 'href="chapters/03_ising/03_ising_model.html"' in svg
-        assert svg.count('class="box planned"') == 10 and svg.count("<path class=\"edge\"") == sum(
-            len(c.needs) for c in chapters)
+        assert svg.count('class="box planned"') == 10 and svg.count('<path class="edge"') == sum(
+            len(c.needs) for c in chapters
+        )
 
 
 # ---- API page and glossary --------------------------------------------------------------
+
 
 def _public_modules() -> set[str]:
     mods = set()
@@ -191,7 +198,22 @@ def test_api_page_documents_every_public_module_through_eval_rst() -> None:
 def test_glossary_defines_the_terms_the_chapters_use() -> None:
     text = (ROOT / "glossary.md").read_text()
     terms = {line.strip().lower() for line in text.splitlines() if line and not line.startswith((" ", "`", ":", "#"))}
-    for term in ("order parameter", "critical exponent", "universality", "rg fixed point", "relevant direction",
-                 "irrelevant direction", "crossover", "learning coefficient", "rlct", "free energy", "llc", "sgld",
-                 "grokking", "in-context learning", "phase transition", "renormalization group"):
+    for term in (
+        "order parameter",
+        "critical exponent",
+        "universality",
+        "rg fixed point",
+        "relevant direction",
+        "irrelevant direction",
+        "crossover",
+        "learning coefficient",
+        "rlct",
+        "free energy",
+        "llc",
+        "sgld",
+        "grokking",
+        "in-context learning",
+        "phase transition",
+        "renormalization group",
+    ):
         assert term in terms, term

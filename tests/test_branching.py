@@ -21,7 +21,23 @@ def test_q_is_one_at_and_below_critical() -> None:
     assert np.all(br.extinction_probability(m) == 1.0)
     assert np.all(br.survival_probability(m) == 0.0)
     assert br.extinction_probability(1.0) == 1.0
-    assert isinstance(br.extinction_probability(1.0), float)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        br.extinction_probability,
+        br.survival_probability,
+        br.relaxation_time,
+        br.mean_total_progeny,
+        lambda m: br.pgf(0.5, m),
+    ],
+)
+def test_scalar_in_float_out(fn) -> None:
+    for m in (0.5, 2, np.float64(1.5)):
+        assert type(fn(m)) is float
+    out = fn(np.array([0.5, 2.0]))
+    assert isinstance(out, np.ndarray) and out.shape == (2,)
 
 
 def test_known_value_m2_and_lambert_w() -> None:
@@ -41,11 +57,18 @@ def test_tiny_q_keeps_relative_precision() -> None:
 
 
 @pytest.mark.parametrize("eps", [1e-2, 1e-4, 1e-6, 1e-9])
-def test_near_critical_expansion(eps: float) -> None:
-    # s = 1 - q = 2 eps - (8/3) eps^2 + O(eps^3) for Poisson(1 + eps) offspring (mean-field beta = 1).
-    s = br.survival_probability(1.0 + eps)
-    assert s == pytest.approx(2 * eps - 8 / 3 * eps**2, rel=5 * eps**2 + 1e-6)
-    assert s / (2 * eps) == pytest.approx(1.0, rel=2 * eps + 1e-6)
+def test_near_critical_expansion_to_full_relative_precision(eps: float) -> None:
+    # s = 1 - q = 2 eps - (8/3) eps^2 + (28/9) eps^3 + O(eps^4) for Poisson(1 + eps) offspring
+    # (mean-field beta = 1; the next term is about -3.4 eps^4, so the relative error of the series
+    # is below 2 eps^3). At eps = 1e-9 an s obtained as 1 - q, even with q correctly rounded, is
+    # off by up to 1e-16 / 2e-9 = 5e-8 relative: the tolerance 1e-14 sees that. (abs=0: pytest's
+    # default abs=1e-12 would allow 5e-4 relative at s = 2e-9.)
+    m = 1.0 + eps
+    e = m - 1.0  # the eps that m holds: 1 + 1e-9 rounds to 1 + 1.00000008e-9
+    series = 2 * e - 8 / 3 * e**2 + 28 / 9 * e**3
+    assert br.survival_probability(m) == pytest.approx(series, rel=2 * e**3 + 1e-14, abs=0)
+    # and q = 1 - s, which is close to 1 here, to full absolute precision
+    assert br.extinction_probability(m) == pytest.approx(1 - series, rel=0, abs=4 * e**4 + 4e-16)
 
 
 def test_geometric_offspring_closed_form() -> None:
@@ -89,12 +112,12 @@ def test_mean_total_progeny() -> None:
 
 @pytest.mark.parametrize("m, offspring", [(0.8, "poisson"), (1.0, "poisson"), (1.6, "poisson"), (1.6, "geometric")])
 def test_simulation_matches_exact_within_binomial_error(m: float, offspring: str) -> None:
-    n_gen, n_runs = 25, 20_000
-    z = br.simulate(m, n_gen, n_runs, offspring=offspring, cap=5_000, seed=11)
-    exact = br.extinction_by_generation(m, n_gen, offspring)
-    for n in (1, 5, n_gen):
+    num_gen, num_runs = 25, 20_000
+    z = br.simulate(m, num_gen, num_runs, offspring=offspring, cap=5_000, seed=11)
+    exact = br.extinction_by_generation(m, num_gen, offspring)
+    for n in (1, 5, num_gen):
         frac = np.mean(z[:, n] == 0)
-        se = np.sqrt(exact[n] * (1 - exact[n]) / n_runs)
+        se = np.sqrt(exact[n] * (1 - exact[n]) / num_runs)
         assert abs(frac - exact[n]) < 5 * se + 1e-12, (n, frac, exact[n])
 
 
@@ -114,19 +137,22 @@ def test_simulation_is_seeded_and_capped() -> None:
 
 
 @pytest.mark.parametrize(
-    "call, exc, word",
+    "call, exc, match",
     [
-        (lambda: br.extinction_probability(-0.5), ValueError, "m"),
-        (lambda: br.extinction_probability(np.nan), ValueError, "m"),
-        (lambda: br.extinction_probability("two"), TypeError, "m"),
-        (lambda: br.extinction_probability(2.0, "binomial"), ValueError, "offspring"),
-        (lambda: br.simulate(1.5, 0, 10), ValueError, "generations"),
-        (lambda: br.simulate(1.5, 10, 2.5), TypeError, "n_runs"),
-        (lambda: br.simulate(1.5, 10, 10, cap=0), ValueError, "cap"),
-        (lambda: br.simulate(-1.0, 10, 10), ValueError, "m"),
-        (lambda: br.extinction_by_generation(1.5, -1), ValueError, "generations"),
+        (lambda: br.extinction_probability(-0.5), ValueError, r"^m must be >= 0 \(mean number of offspring\)"),
+        (lambda: br.extinction_probability(np.nan), ValueError, r"^m must be finite"),
+        (lambda: br.extinction_probability("two"), TypeError, r"^m must be a real number"),
+        (lambda: br.extinction_probability(None), TypeError, r"^m must be a real number"),
+        (lambda: br.extinction_probability(2.0, "binomial"), ValueError, r"^offspring must be one of"),
+        (lambda: br.pgf("x", 2.0), TypeError, r"^s must be a real number"),
+        (lambda: br.simulate(1.5, 0, 10), ValueError, r"^generations must be >= 1"),
+        (lambda: br.simulate(1.5, 10, 2.5), TypeError, r"^num_runs must be an integer"),
+        (lambda: br.simulate(1.5, 10, 10, cap=0), ValueError, r"^cap must be >= 1"),
+        (lambda: br.simulate(-1.0, 10, 10), ValueError, r"^m must be >= 0"),
+        (lambda: br.simulate(1.5, 10, 10, seed=-1), ValueError, r"^seed must be >= 0"),
+        (lambda: br.extinction_by_generation(1.5, -1), ValueError, r"^generations must be >= 0"),
     ],
 )
-def test_bad_input(call, exc, word) -> None:
-    with pytest.raises(exc, match=word):
+def test_bad_input(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
         call()

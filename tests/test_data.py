@@ -2,15 +2,16 @@
 
 import numpy as np
 import pytest
+import torch
 
-from utils.data import addition_split, decode_numbers, encode_numbers, n_tokens, tokens_to_digits
+from utils.data import addition_split, decode_numbers, encode_numbers, num_tokens, tokens_to_digits
 
 
 def test_encode_by_hand() -> None:
     assert encode_numbers(np.array([7, 123]), 3).tolist() == [[0, 0, 7], [1, 2, 3]]
     # chunks of 2 digits, left-padded: 12345 -> 01|23|45
     assert encode_numbers(np.array([12345]), 5, chunk=2).tolist() == [[1, 23, 45]]
-    assert n_tokens(5, 2) == 3 and n_tokens(6, 3) == 2
+    assert num_tokens(5, 2) == 3 and num_tokens(6, 3) == 2
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3])
@@ -41,12 +42,34 @@ def test_seeded() -> None:
     assert np.array_equal(a.a, b.a) and not np.array_equal(a.a, c.a)
 
 
-def test_bad_input() -> None:
-    with pytest.raises(ValueError, match="exceeds"):
-        addition_split(90, 20, 1)
-    with pytest.raises(TypeError, match="n_digits"):
-        addition_split(10, 10, 2.5)
-    with pytest.raises(ValueError, match="chunk"):
-        addition_split(10, 10, 2, chunk=0)
-    with pytest.raises(ValueError, match="values must lie"):
-        encode_numbers(np.array([1000]), 3)
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda: addition_split(90, 20, 1),
+            ValueError,
+            r"^num_train \+ num_test = 110 exceeds the 100 distinct problems",
+        ),
+        (lambda: addition_split(10, 10, 2.5), TypeError, r"^num_digits must be an integer"),
+        (lambda: addition_split(0, 10, 2), ValueError, r"^num_train must be >= 1"),
+        (lambda: addition_split(10, 10, 2, chunk=0), ValueError, r"^chunk must be >= 1"),
+        (lambda: addition_split(10, 10, 10), ValueError, r"^num_digits must be <= 9"),
+        (lambda: addition_split(10, 10, 2, seed=-1), ValueError, r"^seed must be >= 0"),
+        (lambda: encode_numbers(np.array([1000]), 3), ValueError, r"^values must lie in \[0, 10\*\*num_digits\)"),
+        (lambda: encode_numbers(np.array([-1]), 3), ValueError, r"^values must lie in"),
+        (lambda: encode_numbers([1.7], 2), ValueError, r"^values must be whole numbers, got \[1.7\]"),
+        (lambda: encode_numbers(["12"], 2), TypeError, r"^values must be a real number"),
+        (lambda: encode_numbers([[1, 2]], 2), ValueError, r"^values must be a 1-D sequence"),
+        (lambda: decode_numbers([1, 2]), ValueError, r"^tokens must be 2-D \[n, length\]"),
+        (lambda: decode_numbers([[1, 12]], chunk=1), ValueError, r"^tokens must lie in \[0, 10\*\*chunk\)"),
+        (lambda: num_tokens(0), ValueError, r"^num_digits must be >= 1"),
+    ],
+)
+def test_bad_input(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_whole_floats_and_tensors_are_accepted() -> None:
+    assert encode_numbers([7.0, 12.0], 2).tolist() == [[0, 7], [1, 2]]
+    assert decode_numbers(torch.tensor([[1, 23, 45]]), chunk=2).tolist() == [12345]

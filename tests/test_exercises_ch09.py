@@ -24,7 +24,7 @@ def stub(*args):
 def test_sgld_check():
     assert check_sgld_step(good_step).passed
     bad = check_sgld_step(wrong_noise)
-    assert not bad.passed and "sqrt" in bad.message
+    assert not bad.passed and "the noise is scaled by sqrt(step_size), not step_size" in bad.message
     assert not check_sgld_step(no_localization).passed
     unfinished = check_sgld_step(stub)
     assert not unfinished.passed and "NotImplementedError" in str(unfinished)

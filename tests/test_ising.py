@@ -54,8 +54,18 @@ def test_onsager_magnetization_vanishes_above_tc_and_has_beta_one_eighth() -> No
     t = np.logspace(-7, -4, 12)  # reduced temperature 1 - T / T_c
     M = ising_exact.onsager_magnetization(ising_exact.T_C * (1 - t))
     slope = np.polyfit(np.log(t), np.log(M), 1)[0]
-    assert slope == pytest.approx(1 / 8, abs=2e-4)
-    assert ising_exact.EXPONENTS["beta"] == 1 / 8
+    assert slope == pytest.approx(ising_exact.EXPONENTS["beta"], abs=2e-4)
+
+
+def test_exponents_obey_the_scaling_relations() -> None:
+    # Independent facts: beta is the slope of Yang's M (above); alpha = 0 (c diverges like a log,
+    # below); the four scaling relations then fix the rest in d = 2.
+    x = ising_exact.EXPONENTS
+    assert x["alpha"] + 2 * x["beta"] + x["gamma"] == pytest.approx(2.0)  # Rushbrooke
+    assert x["gamma"] == pytest.approx(x["beta"] * (x["delta"] - 1))  # Widom
+    assert x["gamma"] == pytest.approx(x["nu"] * (2 - x["eta"]))  # Fisher
+    assert 2 * x["nu"] == pytest.approx(2 - x["alpha"])  # Josephson (hyperscaling), d = 2
+    assert set(x) == {"alpha", "beta", "gamma", "delta", "nu", "eta"}
 
 
 def test_onsager_specific_heat_is_derivative_of_energy() -> None:
@@ -73,17 +83,45 @@ def test_onsager_specific_heat_log_divergence_amplitude() -> None:
         c_far = ising_exact.onsager_specific_heat(ising_exact.T_C * (1 + sign * 1e-5))
         assert (c_near - c_far) / math.log(1e2) == pytest.approx(amplitude, rel=2e-3)
     assert ising_exact.onsager_specific_heat(ising_exact.T_C) == math.inf
+    # a logarithm, not a power law |t|^-alpha (whose slope against ln|t| would grow 10^alpha-fold
+    # per decade): the same slope over three decades, so the exponent alpha is 0
+    t = np.logspace(-6, -3, 4)
+    slopes = np.diff(ising_exact.onsager_specific_heat(ising_exact.T_C * (1 - t))) / np.diff(np.log(t))
+    assert slopes == pytest.approx(np.full(3, slopes[0]), rel=1e-3)
+    assert 10 ** (3 * ising_exact.EXPONENTS["alpha"]) == pytest.approx(slopes[0] / slopes[-1], rel=1e-3)
 
 
-def test_exact_functions_accept_arrays_and_reject_bad_T() -> None:
-    out = ising_exact.onsager_energy(np.array([1.0, 2.0]))
+EXACT = (
+    ising_exact.onsager_energy,
+    ising_exact.onsager_magnetization,
+    ising_exact.onsager_specific_heat,
+    lambda T: ising_exact.finite_lattice_energy(4, T),
+)
+
+
+@pytest.mark.parametrize("fn", EXACT)
+def test_exact_functions_give_float_for_scalar_and_array_for_array(fn) -> None:
+    out = fn(np.array([1.0, 2.0]))
     assert isinstance(out, np.ndarray) and out.shape == (2,)
-    assert isinstance(ising_exact.onsager_magnetization(1.0), float)
-    for bad in (0.0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="T must be"):
-            ising_exact.onsager_energy(bad)
-        with pytest.raises(ValueError, match="T must be"):
-            ising_exact.onsager_magnetization(bad)
+    assert type(fn(1.0)) is float and type(fn(np.float64(1.0))) is float and type(fn(2)) is float
+
+
+@pytest.mark.parametrize("fn", EXACT)
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (0.0, ValueError, r"^T must be > 0"),
+        (-1.0, ValueError, r"^T must be > 0"),
+        ([1.0, -1.0], ValueError, r"^T must be > 0"),
+        (float("nan"), ValueError, r"^T must be finite"),
+        ("a", TypeError, r"^T must be a real number"),
+        (None, TypeError, r"^T must be a real number"),
+        (1j, TypeError, r"^T must be a real number"),
+    ],
+)
+def test_exact_functions_reject_bad_T(fn, bad, error, match) -> None:
+    with pytest.raises(error, match=match):
+        fn(bad)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -103,7 +141,8 @@ def test_energy_and_magnetization_of_hand_made_configs() -> None:
     configs = np.stack([UP, -UP, CHECKER, STRIPES, ONE_FLIPPED])
     np.testing.assert_allclose(ising.energy(configs), [-2, -2, 2, 0, -2 + 8 / L**2])
     np.testing.assert_allclose(ising.magnetization(configs), [1, 1, 0, 0, 1 - 2 / L**2])
-    assert ising.energy(UP) == -2.0  # a single configuration gives a scalar
+    assert ising.energy(UP) == -2.0 and type(ising.energy(UP)) is float  # one configuration: a float
+    assert ising.magnetization(ONE_FLIPPED) == 1 - 2 / L**2 and type(ising.magnetization(UP)) is float
 
 
 def test_energy_counts_periodic_bonds() -> None:
@@ -159,6 +198,12 @@ def test_susceptibility_and_specific_heat_formulas() -> None:
     np.testing.assert_allclose(ising.susceptibility(m, np.array([2.0, 1.0]), 4), [16 * 0.01 / 2, 0.0])
     e = np.array([-1.0, -1.5, -1.0, -1.5])
     assert ising.specific_heat(e, 0.5, 10) == pytest.approx(100 * 0.0625 / 0.25)
+    assert type(ising.specific_heat(e, 0.5, 10)) is float and type(ising.susceptibility(m[0], 2.0, 4)) is float
+    for fn, x in ((ising.susceptibility, m), (ising.specific_heat, e)):
+        with pytest.raises(ValueError, match=r"^T must be > 0"):
+            fn(x, -1.0, 4)
+        with pytest.raises(TypeError, match=r"^T must be a real number"):
+            fn(x, "hot", 4)
 
 
 def test_autocorrelation_time_of_ar1_process() -> None:
@@ -208,7 +253,9 @@ def test_metropolis_matches_onsager_and_yang_away_from_tc() -> None:
     m_err = mcmc.binned_error(obs.m)
     FINITE_SIZE = 2e-3
     np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.onsager_energy(T)), 5 * e_err + FINITE_SIZE)
-    np.testing.assert_array_less(np.abs(obs.m.mean(1) - ising_exact.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE)
+    np.testing.assert_array_less(
+        np.abs(obs.m.mean(1) - ising_exact.onsager_magnetization(T))[:2], 5 * m_err[:2] + FINITE_SIZE
+    )
     # above T_c, M = 0 and |m| of a finite lattice is O(sqrt(chi T) / L): small
     assert obs.m[2].mean() < 0.1
 
@@ -271,20 +318,23 @@ def test_sample_observables_equal_observables_of_samples() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(L=7), ValueError, "L must be even"),
-        (dict(L=2), ValueError, "L must be >= 4"),
-        (dict(L=8.0), TypeError, "L must be an integer"),
-        (dict(T=0.0), ValueError, "T must be > 0"),
-        (dict(T=[2.0, -1.0]), ValueError, "T must be > 0"),
-        (dict(T=float("nan")), ValueError, "T must be finite"),
-        (dict(T=[]), ValueError, "non-empty"),
-        (dict(algorithm="heatbath"), ValueError, "algorithm must be one of"),
-        (dict(n_samples=0), ValueError, "n_samples must be >= 1"),
-        (dict(n_samples=2.5), TypeError, "n_samples must be an integer"),
-        (dict(burnin=-1), ValueError, "burnin must be >= 0"),
-        (dict(thin=0), ValueError, "thin must be >= 1"),
-        (dict(seed=-3), ValueError, "seed must be >= 0"),
-        (dict(start="hot"), ValueError, "start must be one of"),
+        (dict(L=7), ValueError, r"^L must be even"),
+        (dict(L=2), ValueError, r"^L must be >= 4"),
+        (dict(L=8.0), TypeError, r"^L must be an integer"),
+        (dict(T=0.0), ValueError, r"^T must be > 0"),
+        (dict(T=[2.0, -1.0]), ValueError, r"^T must be > 0"),
+        (dict(T=float("nan")), ValueError, r"^T must be finite"),
+        (dict(T=[]), ValueError, r"^T must be a positive number or a non-empty 1-D sequence"),
+        (dict(T="2.0"), TypeError, r"^T must be a real number"),
+        (dict(T=[[2.0]]), ValueError, r"^T must be a positive number or a non-empty 1-D sequence"),
+        (dict(algorithm="heatbath"), ValueError, r"^algorithm must be one of"),
+        (dict(n_samples=0), ValueError, r"^n_samples must be >= 1"),
+        (dict(n_samples=2.5), TypeError, r"^n_samples must be an integer"),
+        (dict(burnin=-1), ValueError, r"^burnin must be >= 0"),
+        (dict(thin=0), ValueError, r"^thin must be >= 1"),
+        (dict(seed=-3), ValueError, r"^seed must be >= 0"),
+        (dict(seed=2**70), ValueError, r"^seed must be <= 4294967295"),
+        (dict(start="hot"), ValueError, r"^start must be one of"),
     ],
 )
 def test_sample_rejects_bad_input(kwargs: dict, error: type, match: str) -> None:
@@ -298,13 +348,19 @@ def test_wolff_accepts_odd_lattices() -> None:
 
 
 def test_observable_functions_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="b must divide"):
+    with pytest.raises(ValueError, match=r"^b must divide"):
         ising.block_spin(UP, 3)
-    with pytest.raises(ValueError, match=r"\+1 and -1"):
+    with pytest.raises(ValueError, match=r"^spins must contain only \+1 and -1"):
         ising.energy(np.zeros((4, 4)))
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"^spins must have shape \(\.\.\., L, L\)"):
         ising.magnetization(np.ones((4, 5)))
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ValueError, match=r"^m must have at least 2 samples"):
         ising.binder_cumulant(np.array([0.5]))
-    with pytest.raises(ValueError, match="identically zero"):
+    with pytest.raises(ValueError, match=r"^m must not be identically zero"):
         ising.binder_cumulant(np.zeros(10))
+    with pytest.raises(TypeError, match=r"^m must be a real number"):
+        ising.binder_cumulant(["a", "b"])
+    with pytest.raises(ValueError, match=r"^x must have at least num_bins = 20 samples"):
+        mcmc.binned_error(np.arange(10.0))
+    with pytest.raises(ValueError, match=r"^x must not be constant"):
+        mcmc.autocorrelation(np.ones(10))

@@ -75,7 +75,7 @@ def test_hidden_outputs_are_skipped() -> None:
     assert long_output_lines(_nb(cell)) == []
 
 
-def test_command_line_reports_and_fails(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_command_line_reports_and_fails(tmp_path, capsys) -> None:
     path = tmp_path / "nb.ipynb"
     nbformat.write(_nb(new_code_cell("w" * 81)), str(path))
     assert main([str(path)]) == 1

@@ -3,7 +3,6 @@ Gaussian (regular) and normal-crossing potentials at the given nbeta and localiz
 Aoyagi's deep linear network coefficient."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -50,15 +49,23 @@ def check_close(res: LLCResult, exact: float, rel_bias: float = 0.03):
 
 def exact_1d(k2: int, nbeta: float, gamma: float) -> float:
     """E[nbeta w^(2k)] under exp(-nbeta w^(2k) - gamma w^2 / 2), by quadrature."""
-    f = lambda w: math.exp(-nbeta * w ** (2 * k2) - gamma * w * w / 2)
+
+    def f(w):
+        return math.exp(-nbeta * w ** (2 * k2) - gamma * w * w / 2)
+
     z = integrate.quad(f, -5, 5, points=[0.0], limit=200)[0]
     return nbeta * integrate.quad(lambda w: w ** (2 * k2) * f(w), -5, 5, points=[0.0], limit=200)[0] / z
 
 
 def exact_w1sq_w2sq(nbeta: float, gamma: float) -> float:
     """E[nbeta w1^2 w2^2] under exp(-nbeta w1^2 w2^2 - gamma |w|^2 / 2): the w2 integral is Gaussian."""
-    marg = lambda a: math.exp(-gamma * a * a / 2) / math.sqrt(2 * nbeta * a * a + gamma)
-    inner = lambda a: nbeta * a * a / (2 * nbeta * a * a + gamma)
+
+    def marg(a):
+        return math.exp(-gamma * a * a / 2) / math.sqrt(2 * nbeta * a * a + gamma)
+
+    def inner(a):
+        return nbeta * a * a / (2 * nbeta * a * a + gamma)
+
     z = integrate.quad(marg, -60, 60, points=[0.0], limit=400)[0]
     return integrate.quad(lambda a: inner(a) * marg(a), -60, 60, points=[0.0], limit=400)[0] / z
 
@@ -74,8 +81,17 @@ def test_w_power_matches_quadrature(k2):
     gamma = 1.0
     model = Potential(lambda w: (w ** (2 * k2)).sum(), 1)
     step = {1: 1e-4, 2: 2e-4}[k2]  # eps * curvature << 1
-    res = estimate_llc(model, mean_loss, dummy_data(N_TOY), step_size=step, localization=gamma,
-                       num_chains=16, num_draws=1500, num_burnin=200, seed=1)
+    res = estimate_llc(
+        model,
+        mean_loss,
+        dummy_data(N_TOY),
+        step_size=step,
+        localization=gamma,
+        num_chains=16,
+        num_draws=1500,
+        num_burnin=200,
+        seed=1,
+    )
     exact = exact_1d(k2, NBETA_TOY, gamma)
     check_close(res, exact)
     assert abs(exact - 1 / (2 * k2)) < 0.02  # and the expectation is already close to lambda
@@ -85,15 +101,26 @@ def test_normal_crossing_matches_quadrature():
     # K = w1^2 w2^2: lambda = 1/2 (with multiplicity 2, so finite-nbeta values sit below 1/2).
     gamma = 1.0
     model = Potential(lambda w: (w[0] * w[1]) ** 2, 2)
-    res = estimate_llc(model, mean_loss, dummy_data(N_TOY), step_size=1e-3, localization=gamma,
-                       num_chains=32, num_draws=1500, num_burnin=100, seed=2)
+    res = estimate_llc(
+        model,
+        mean_loss,
+        dummy_data(N_TOY),
+        step_size=1e-3,
+        localization=gamma,
+        num_chains=32,
+        num_draws=1500,
+        num_burnin=100,
+        seed=2,
+    )
     check_close(res, exact_w1sq_w2sq(NBETA_TOY, gamma), rel_bias=0.05)
 
 
 def linear_regression(n=500, d=6, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = x @ torch.randn(d, 1, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    y = x @ torch.randn(d, 1, generator=g, dtype=torch.float64) + 0.5 * torch.randn(
+        n, 1, generator=g, dtype=torch.float64
+    )
     model = torch.nn.Linear(d, 1, bias=False).double()
     with torch.no_grad():
         model.weight.copy_(torch.linalg.lstsq(x, y).solution.T)  # w* = the least-squares minimum
@@ -107,14 +134,17 @@ def half_mse(out, y):
 def exact_gaussian(x, nbeta, gamma):
     """For L_n(w) = L* + (w - w*)' H (w - w*) / 2: E[nbeta (L - L*)] = nbeta/2 tr(H (nbeta H + gamma)^-1) -> d/2."""
     h = x.T @ x / x.shape[0]
-    return 0.5 * nbeta * torch.trace(h @ torch.linalg.inv(nbeta * h + gamma * torch.eye(h.shape[0], dtype=h.dtype))).item()
+    return (
+        0.5 * nbeta * torch.trace(h @ torch.linalg.inv(nbeta * h + gamma * torch.eye(h.shape[0], dtype=h.dtype))).item()
+    )
 
 
 def test_regular_model_full_batch_is_d_over_2():
     model, x, y = linear_regression()
     nbeta = default_nbeta(len(x))
-    res = estimate_llc(model, half_mse, (x, y), step_size=2e-3, localization=1.0, num_chains=8,
-                       num_draws=1000, num_burnin=100, seed=3)
+    res = estimate_llc(
+        model, half_mse, (x, y), step_size=2e-3, localization=1.0, num_chains=8, num_draws=1000, num_burnin=100, seed=3
+    )
     exact = exact_gaussian(x, nbeta, 1.0)
     assert abs(exact - 3.0) < 0.05  # d/2 = 3 up to the localization's tiny shift
     check_close(res, exact)
@@ -143,9 +173,22 @@ def test_deep_linear_network_vs_aoyagi():
         model[0].weight[0] = v[0]
         model[1].weight.zero_()
         model[1].weight[:, 0] = u[:, 0]
-    loss = lambda out, t: 0.5 * ((out - t) ** 2).sum(1).mean()
-    res = estimate_llc(model, loss, (x, y), step_size=5e-6, nbeta=3e4, localization=1.0, num_chains=8,
-                       num_draws=1000, num_burnin=200, seed=5)
+
+    def loss(out, t):
+        return 0.5 * ((out - t) ** 2).sum(1).mean()
+
+    res = estimate_llc(
+        model,
+        loss,
+        (x, y),
+        step_size=5e-6,
+        nbeta=3e4,
+        localization=1.0,
+        num_chains=8,
+        num_draws=1000,
+        num_burnin=200,
+        seed=5,
+    )
     lam = learning_coefficient_dln(widths, rank)  # = 4
     assert abs(res.mean - lam) < 0.2 * lam, (res.mean, lam)
 
@@ -157,7 +200,7 @@ def test_parameters_unchanged_and_deterministic():
     a = estimate_llc(model, half_mse, (x, y), **kw)
     b = estimate_llc(model, half_mse, (x, y), **kw)
     c = estimate_llc(model, half_mse, (x, y), **{**kw, "seed": 8})
-    for p, q in zip(before, model.parameters()):
+    for p, q in zip(before, model.parameters(), strict=True):
         assert torch.equal(p, q)
     np.testing.assert_array_equal(a.loss_trace, b.loss_trace)
     assert a.mean == b.mean and a.mean != c.mean
@@ -181,7 +224,11 @@ def test_sequential_fast_path_matches_generic(loss, batch_size):
     torch.manual_seed(0)
     x, y = torch.randn(120, 3), torch.randn(120, 2)
     model = torch.nn.Sequential(
-        torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8, bias=False), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+        torch.nn.Linear(3, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 8, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 2),
     )
     loss_fn = torch.nn.functional.mse_loss if loss == "mse" else half_mse
     kw = dict(step_size=1e-4, num_chains=3, num_draws=30, batch_size=batch_size, seed=3)
@@ -207,7 +254,7 @@ def test_divergence_raises_with_advice():
 
 def test_warnings_negative_and_rhat():
     # w* = 0 is a maximum of K = -w^2 (bounded by localization): the estimate is negative.
-    model = Potential(lambda w: -(w ** 2).sum() * 1e-3, 1)
+    model = Potential(lambda w: -(w**2).sum() * 1e-3, 1)
     with pytest.warns(UserWarning, match="negative LLC"):
         estimate_llc(model, mean_loss, dummy_data(100), step_size=1e-2, localization=1.0, num_chains=2, num_draws=50)
     # Chains stuck in different wells: split R-hat large.
@@ -218,8 +265,18 @@ def test_warnings_negative_and_rhat():
 
 def test_step_size_scan_finds_instability_and_plateau():
     model, x, y = linear_regression(n=200, d=3)
-    scan = calibrate_step_size(model, half_mse, (x, y), [2e-3, 4e-3, 8e-3, 6e-2, 3.0], num_chains=4,
-                               num_draws=300, num_burnin=100, localization=1.0, seed=0, check_every=50)
+    scan = calibrate_step_size(
+        model,
+        half_mse,
+        (x, y),
+        [2e-3, 4e-3, 8e-3, 6e-2, 3.0],
+        num_chains=4,
+        num_draws=300,
+        num_burnin=100,
+        localization=1.0,
+        seed=0,
+        check_every=50,
+    )
     assert scan.diverged[-1] and not scan.diverged[:-1].any()  # 3.0 blows up
     assert scan.stable_max == 6e-2
     # 6e-2 is stable but biased (eps * curvature ~ 2): it is not on the plateau.

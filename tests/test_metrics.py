@@ -28,7 +28,7 @@ def test_hand_worked_example() -> None:
 )
 def test_levenshtein_classics(a: str, b: str, d: int | None) -> None:
     if d is None:
-        with pytest.raises(ValueError, match="same shape"):
+        with pytest.raises(ValueError, match=r"^pred and target must have the same shape"):
             edit_distances([list(a)], [list(b)])
         return
     assert edit_distances([[ord(c) for c in a]], [[ord(c) for c in b]])[0] == d
@@ -45,7 +45,7 @@ def test_edit_distance_matches_reference_dp() -> None:
 
     rng = np.random.default_rng(0)
     p, t = rng.integers(0, 3, (200, 7)), rng.integers(0, 3, (200, 7))
-    assert list(edit_distances(p, t)) == [ref(list(a), list(b)) for a, b in zip(p, t)]
+    assert list(edit_distances(p, t)) == [ref(list(a), list(b)) for a, b in zip(p, t, strict=True)]
 
 
 def test_accepts_tensors() -> None:
@@ -60,9 +60,11 @@ def test_edit_distance_at_most_hamming() -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ValueError, match="pred must be 2-D"):
+    with pytest.raises(ValueError, match=r"^pred must be 2-D \[n, length\]"):
         exact_match([1, 2, 3], [[1, 2, 3]])
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"^target must be 2-D \[n, length\]"):
+        exact_match([[1, 2, 3]], [1, 2, 3])
+    with pytest.raises(ValueError, match=r"^pred and target must have the same shape"):
         per_token_accuracy([[1, 2]], [[1, 2, 3]])
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match=r"^pred and target must contain at least one example"):
         exact_match(np.zeros((0, 3)), np.zeros((0, 3)))

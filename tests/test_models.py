@@ -7,22 +7,22 @@ import math
 import pytest
 import torch
 
-from utils.models import TokenMLP, n_parameters, predict_tokens, sequence_cross_entropy
+from utils.models import TokenMLP, num_parameters, predict_tokens, sequence_cross_entropy
 
 
 def test_shapes_and_hand_counted_parameters() -> None:
-    m = TokenMLP(n_in=6, n_out=4, vocab=10, width=8)
+    m = TokenMLP(num_in=6, num_out=4, vocab=10, width=8)
     x = torch.randint(0, 10, (5, 6))
     assert m(x).shape == (5, 4, 10)
     # (6*10)*8 + 8 weights/biases into the hidden layer, 8*(4*10) + 40 out of it
-    assert n_parameters(m) == 60 * 8 + 8 + 8 * 40 + 40 == 848
+    assert num_parameters(m) == 60 * 8 + 8 + 8 * 40 + 40 == 848
     deep = TokenMLP(2, 1, 3, width=4, depth=2)
-    assert n_parameters(deep) == (6 * 4 + 4) + (4 * 4 + 4) + (4 * 3 + 3)
+    assert num_parameters(deep) == (6 * 4 + 4) + (4 * 4 + 4) + (4 * 3 + 3)
 
 
 def test_forward_is_the_stated_formula() -> None:
     torch.manual_seed(0)
-    m = TokenMLP(n_in=2, n_out=3, vocab=5, width=7)
+    m = TokenMLP(num_in=2, num_out=3, vocab=5, width=7)
     x = torch.tensor([[1, 4], [0, 2]])
     onehot = torch.zeros(2, 10)
     onehot[0, 1] = onehot[0, 5 + 4] = onehot[1, 0] = onehot[1, 5 + 2] = 1.0
@@ -40,23 +40,48 @@ def test_sequence_cross_entropy_matches_definition() -> None:
     assert math.isclose(float(sequence_cross_entropy(logits, y)), 5 * math.log(4) / 6, rel_tol=1e-6)
 
 
-def test_seeded_initialisation_is_deterministic() -> None:
-    torch.manual_seed(3)
-    a = TokenMLP(4, 2, 10, 16)
-    torch.manual_seed(3)
-    b = TokenMLP(4, 2, 10, 16)
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.equal(p, q)
+def test_predict_tokens_evaluates_in_eval_mode_and_restores_each_mode() -> None:
+    torch.manual_seed(0)
+    m = TokenMLP(num_in=2, num_out=3, vocab=5, width=7)
+    m.net.insert(1, torch.nn.Dropout(p=0.9))  # in training mode it would zero most hidden units
+    x = torch.tensor([[1, 4], [0, 2]])
+    m.eval()
+    want = m(x).argmax(-1)
+    m.train()
+    m.net[0].eval()  # a mixed state: each submodule's own flag must come back
+    torch.testing.assert_close(predict_tokens(m, x), want)
+    assert m.training and m.net[1].training and not m.net[0].training
 
 
-def test_bad_input_names_the_argument() -> None:
-    with pytest.raises(ValueError, match="width"):
-        TokenMLP(6, 4, 10, width=0)
-    with pytest.raises(ValueError, match="vocab"):
-        TokenMLP(6, 4, 1, width=8)
-    with pytest.raises(ValueError, match="x must have shape"):
-        TokenMLP(6, 4, 10, width=8)(torch.zeros(3, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match="logits"):
-        sequence_cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long))
-    with pytest.raises(TypeError, match="model"):
-        n_parameters("not a model")
+def test_shared_parameters_are_counted_once() -> None:
+    lin = torch.nn.Linear(3, 3)
+    assert num_parameters(torch.nn.Sequential(lin, torch.nn.Tanh(), lin)) == 12
+    frozen = torch.nn.Linear(2, 2)
+    frozen.bias.requires_grad_(False)
+    assert num_parameters(frozen) == 4
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: TokenMLP(6, 4, 10, width=0), ValueError, r"^width must be >= 1"),
+        (lambda: TokenMLP(6, 4, 1, width=8), ValueError, r"^vocab must be >= 2"),
+        (lambda: TokenMLP(0, 4, 10, width=8), ValueError, r"^num_in must be >= 1"),
+        (lambda: TokenMLP(6, 4.0, 10, width=8), TypeError, r"^num_out must be an integer"),
+        (
+            lambda: TokenMLP(6, 4, 10, width=8)(torch.zeros(3, 5, dtype=torch.long)),
+            ValueError,
+            r"^x must have shape \[n, 6\]",
+        ),
+        (
+            lambda: sequence_cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)),
+            ValueError,
+            r"^logits must be \[n, length, vocab\]",
+        ),
+        (lambda: num_parameters("not a model"), TypeError, r"^model must be a torch.nn.Module"),
+        (lambda: predict_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a torch.nn.Module"),
+    ],
+)
+def test_bad_input_names_the_argument(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()

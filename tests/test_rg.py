@@ -109,7 +109,14 @@ def test_migdal_kadanoff_fixed_point_and_nu_independent() -> None:
 def test_exact_2d_constants() -> None:
     assert np.sinh(2 * rg.K_C_2D) == pytest.approx(1.0, rel=1e-15)  # Kramers-Wannier / Onsager
     assert rg.K_C_2D == pytest.approx(0.44068679350977147, rel=1e-15)
-    assert rg.NU_2D == 1.0
+    # nu from Onsager's exact correlation length above T_c: 1/xi = ln coth K - 2K = 2 (K* - K),
+    # with K* the dual coupling; it vanishes at K_c and xi ~ (K_c - K)^(-nu).
+    dK = np.logspace(-8, -5, 7)
+    K = rg.K_C_2D - dK
+    inv_xi = np.log(1 / np.tanh(K)) - 2 * K
+    assert np.log(1 / np.tanh(rg.K_C_2D)) - 2 * rg.K_C_2D == pytest.approx(0.0, abs=1e-15)
+    slope = np.polyfit(np.log(dK), np.log(inv_xi), 1)[0]
+    assert slope == pytest.approx(rg.NU_2D, abs=1e-5)
     K_star = rg.fixed_point(rg.migdal_kadanoff, 0.3)
     assert K_star < rg.K_C_2D  # MK overestimates the ordering tendency (T* > T_c)
 
@@ -117,11 +124,13 @@ def test_exact_2d_constants() -> None:
 def test_fixed_point_bracket_and_errors() -> None:
     assert rg.fixed_point(np.cos, 0.5, bracket=(0.0, 1.0)) == pytest.approx(0.7390851332151607, abs=1e-12)
     assert rg.fixed_point(np.cos, 1.0) == pytest.approx(0.7390851332151607, abs=1e-12)
-    with pytest.raises(ValueError, match="bracket"):
+    with pytest.raises(ValueError, match=r"^bracket \(0.0, 0.5\) does not enclose a fixed point"):
         rg.fixed_point(np.cos, 0.5, bracket=(0.0, 0.5))
-    with pytest.raises(RuntimeError, match="bracket"):
+    with pytest.raises(ValueError, match=r"^bracket must be a pair"):
+        rg.fixed_point(np.cos, 0.5, bracket=0.5)
+    with pytest.raises(RuntimeError, match=r"^fixed_point did not converge .*pass bracket=\(a, b\)"):
         rg.fixed_point(lambda x: x + 1.0, 0.0)  # no fixed point at all
-    with pytest.raises(TypeError, match="f"):
+    with pytest.raises(TypeError, match=r"^f must be callable"):
         rg.fixed_point(3.0, 0.5)
 
 
@@ -136,19 +145,37 @@ def test_linearize_exact_maps() -> None:
     assert rg.compounding_map(np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
 
 
+def test_scalar_in_float_out() -> None:
+    for value in (
+        rg.decimate_1d(0.5)[0],
+        rg.decimate_1d(0.5, 0.1)[1],
+        rg.decimation_constant_1d(1),
+        rg.migdal_kadanoff(np.float64(0.3)),
+        rg.compounding_map(0.5),
+    ):
+        assert type(value) is float
+    K1, h1 = rg.decimate_1d(np.array([0.5, 1.0]), 0.1)
+    assert K1.shape == h1.shape == (2,)
+
+
 @pytest.mark.parametrize(
-    "call, exc, word",
+    "call, exc, match",
     [
-        (lambda: rg.decimate_1d("a"), TypeError, "K"),
-        (lambda: rg.decimate_1d(0.5, np.inf), ValueError, "h"),
-        (lambda: rg.migdal_kadanoff(-0.1), ValueError, "K"),
-        (lambda: rg.migdal_kadanoff(0.3, b=1), ValueError, "b"),
-        (lambda: rg.migdal_kadanoff(0.3, d=0), ValueError, "d"),
-        (lambda: rg.compounding_map(1.2), ValueError, "p"),
-        (lambda: rg.linearize(np.cos, 0.7, b=0.5), ValueError, "b"),
-        (lambda: rg.linearize(lambda x: -x, 0.0), ValueError, "positive"),
+        (lambda: rg.decimate_1d("a"), TypeError, r"^K must be a real number"),
+        (lambda: rg.decimate_1d(0.5, np.inf), ValueError, r"^h must be finite"),
+        (lambda: rg.migdal_kadanoff(-0.1), ValueError, r"^K must be >= 0 \(ferromagnetic coupling\)"),
+        (lambda: rg.migdal_kadanoff(0.3, b=1), ValueError, r"^b must be > 1"),
+        (lambda: rg.migdal_kadanoff(0.3, b=0.5), ValueError, r"^b must be >= 1"),
+        (lambda: rg.migdal_kadanoff(0.3, d=0), ValueError, r"^d must be >= 1"),
+        (lambda: rg.compounding_map(1.2), ValueError, r"^p must be <= 1"),
+        (lambda: rg.compounding_map(-0.2), ValueError, r"^p must be >= 0"),
+        (lambda: rg.linearize(np.cos, 0.7, b=0.5), ValueError, r"^b must be >= 1"),
+        (lambda: rg.linearize(np.cos, 0.7, b=1), ValueError, r"^b must be > 1"),
+        (lambda: rg.linearize(lambda x: -x, 0.0), ValueError, r"^f must have a positive, finite slope"),
+        (lambda: rg.linearize("f", 0.0), TypeError, r"^f must be callable"),
+        (lambda: rg.linearize(np.cos, 0.7, step=0), ValueError, r"^step must be > 0"),
     ],
 )
-def test_bad_input(call, exc, word) -> None:
-    with pytest.raises(exc, match=word):
+def test_bad_input(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
         call()

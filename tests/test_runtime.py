@@ -1,5 +1,7 @@
 """utils.runtime, utils.progress and utils.exercises: seeding, device choice, quiet progress, checks."""
 
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -10,29 +12,62 @@ from utils.runtime import get_device, set_seed, setup
 
 
 def test_set_seed_makes_every_rng_repeat() -> None:
-    g1 = set_seed(5)
-    a = (np.random.rand(), torch.rand(1).item(), g1.random())
-    g2 = set_seed(5)
-    b = (np.random.rand(), torch.rand(1).item(), g2.random())
-    assert a == b
+    def draw(gen: np.random.Generator) -> tuple[float, ...]:
+        legacy = np.random.rand()  # noqa: NPY002  (the legacy global RNG is what set_seed also seeds)
+        return legacy, random.random(), torch.rand(1).item(), gen.random()
+
+    a = draw(set_seed(5))
+    assert draw(set_seed(5)) == a
+    assert draw(set_seed(6)) != a
 
 
-def test_device_is_cpu_without_gpu(monkeypatch) -> None:
+def test_set_seed_bounds() -> None:
+    set_seed(2**32 - 1)  # the largest seed every generator accepts
+    with pytest.raises(ValueError, match=r"^seed must be >= 0"):
+        set_seed(-1)
+    with pytest.raises(ValueError, match=r"^seed must be <= 4294967295"):
+        set_seed(2**70)
+    with pytest.raises(TypeError, match=r"^seed must be an integer"):
+        set_seed(1.5)
+
+
+def test_device_without_override(monkeypatch) -> None:
     monkeypatch.delenv("PTDL_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert get_device() == expected
+    assert get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
     assert get_device(prefer_gpu=False) == "cpu"
 
 
-def test_setup_sets_threads() -> None:
+@pytest.mark.parametrize("value", ["cpu", "cuda", "cuda:1", "mps", " cpu "])
+def test_ptdl_device_overrides_the_choice(monkeypatch, value: str) -> None:
+    monkeypatch.setenv("PTDL_DEVICE", value)
+    assert get_device() == value.strip()
+    assert get_device(prefer_gpu=False) == value.strip()
+
+
+@pytest.mark.parametrize("value", ["gpu", "cuda:x", "cpu cuda"])
+def test_ptdl_device_rejects_unknown_devices(monkeypatch, value: str) -> None:
+    monkeypatch.setenv("PTDL_DEVICE", value)
+    with pytest.raises(ValueError, match=r"^PTDL_DEVICE must be cpu, cuda, cuda:N or mps"):
+        get_device()
+
+
+def test_empty_ptdl_device_means_no_override(monkeypatch) -> None:
+    monkeypatch.setenv("PTDL_DEVICE", "")
+    assert get_device(prefer_gpu=False) == "cpu"
+
+
+def test_setup_sets_threads_and_seeds() -> None:
     before = torch.get_num_threads()
-    setup(seed=0, threads=1)
-    assert torch.get_num_threads() == 1
-    torch.set_num_threads(before)
-    with pytest.raises(ValueError, match="threads"):
+    try:
+        setup(seed=3, threads=1)
+        assert torch.get_num_threads() == 1
+        a = torch.rand(1).item()
+        setup(seed=3, threads=1)
+        assert torch.rand(1).item() == a
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match=r"^threads must be >= 1"):
         setup(threads=0)
-    with pytest.raises(ValueError, match="seed"):
-        set_seed(-1)
 
 
 def test_progress_is_quiet_when_disabled(monkeypatch, capsys) -> None:

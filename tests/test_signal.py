@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from scipy import integrate
+from scipy.optimize import brentq
 
 from utils import models
 from utils import signal as sig
@@ -133,6 +134,70 @@ def test_kernel_flow_converges_to_fixed_points() -> None:
     assert flow.c[-1] == pytest.approx(sig.correlation_fixed_point(2.0, 0.3), abs=1e-8)
 
 
+# ---- erf: closed forms (Williams 1997) -------------------------------------------------------
+
+
+def _erf_kernel(q: float, c: float) -> float:
+    """E[erf(u1) erf(u2)] = (2/pi) arcsin(2 q c / (1 + 2 q)) for variances q, correlation c (Williams 1997)."""
+    return 2 / math.pi * math.asin(2 * q * c / (1 + 2 * q))
+
+
+@pytest.mark.parametrize("q", [0.0, 0.3, 1.0, 4.0])
+def test_erf_maps_match_the_arcsine_kernel(q: float) -> None:
+    # Gauss-Hermite's error grows with q (1-D: 201 nodes, 2-D: 101 per axis), about 1e-8 at q = 4
+    sw, sb = 1.4, 0.3
+    assert sig.length_map(q, sw, sb, "erf") == pytest.approx(sw**2 * _erf_kernel(q, 1.0) + sb**2, rel=1e-10)
+    if q > 0:
+        for c in (-0.7, 0.0, 0.4, 0.95):
+            want = (sw**2 * _erf_kernel(q, c) + sb**2) / (sw**2 * _erf_kernel(q, 1.0) + sb**2)
+            assert sig.correlation_map(c, q, sw, sb, "erf") == pytest.approx(want, abs=3e-8)
+
+
+@pytest.mark.parametrize("sw,sb", [(1.2, 0.2), (2.5, 0.5)])
+def test_erf_fixed_point_and_slopes(sw: float, sb: float) -> None:
+    q = sig.kernel_fixed_point(sw, sb, "erf")
+    assert sw**2 * _erf_kernel(q, 1.0) + sb**2 == pytest.approx(q, rel=1e-8)
+    # erf'(x)^2 = (4/pi) exp(-2 x^2), so chi_1 = sigma_w^2 (4/pi) / sqrt(1 + 4 q*)
+    assert sig.chi(sw, sb, "erf") == pytest.approx(sw**2 * 4 / math.pi / math.sqrt(1 + 4 * q), rel=1e-8)
+    # chi_parallel is the slope of the closed-form length map at q*
+    h = 1e-5
+    slope = sw**2 * (_erf_kernel(q + h, 1.0) - _erf_kernel(q - h, 1.0)) / (2 * h)
+    assert sig.chi_parallel(sw, sb, "erf") == pytest.approx(slope, rel=1e-7)
+
+
+@pytest.mark.parametrize("sb", [0.0, 0.1, 0.5])
+def test_erf_critical_line_from_closed_forms(sb: float) -> None:
+    # chi_1 = 1 at q* means sigma_w^2 = (pi / 4) sqrt(1 + 4 q*); the fixed-point equation then
+    # reads q = (sqrt(1 + 4 q) / 2) arcsin(2 q / (1 + 2 q)) + sigma_b^2, one equation for q*.
+    if sb == 0.0:
+        q_star = 0.0  # q = 0 loses stability where sigma_w^2 erf'(0)^2 = 1: sigma_w = sqrt(pi) / 2
+    else:
+        q_star = brentq(lambda q: math.sqrt(1 + 4 * q) / 2 * math.asin(2 * q / (1 + 2 * q)) + sb**2 - q, 1e-12, 50)
+    want = math.sqrt(math.pi / 4 * math.sqrt(1 + 4 * q_star))
+    # at sigma_b = 0, chi_1 - 1 only touches zero (from below on both sides), so the root is found
+    # to about 1e-8
+    assert sig.critical_sigma_w(sb, "erf") == pytest.approx(want, rel=1e-7)
+
+
+def test_torch_activations_match_the_numpy_ones() -> None:
+    import torch
+    from scipy.special import erf
+
+    assert set(models.TORCH_ACTIVATIONS) == set(sig.ACTIVATIONS)
+    x = np.linspace(-4, 4, 81)
+    reference = {"tanh": np.tanh(x), "relu": np.maximum(x, 0), "erf": erf(x), "linear": x}
+    for name, fn in models.TORCH_ACTIVATIONS.items():
+        np.testing.assert_allclose(fn(torch.tensor(x)).numpy(), reference[name], rtol=1e-12, atol=1e-15)
+
+
+def test_wide_erf_networks_match_theory() -> None:
+    sw, sb = 1.8, 0.2
+    flow = sig.kernel_flow(1.0, 0.3, sw, sb, depth=6, activation="erf")
+    emp = models.propagate(1.0, 0.3, sw, sb, depth=6, width=1000, activation="erf", num_networks=16, seed=0)
+    assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
+    assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
+
+
 # ---- random networks ---------------------------------------------------------------------
 
 
@@ -142,24 +207,28 @@ def test_wide_networks_match_theory(sw: float, sb: float) -> None:
     # infinite-width length map, and of c^l within 0.05 of the correlation map (in the chaotic
     # phase finite-width corrections pull c^l down by ~0.03 at this width)
     flow = sig.kernel_flow(1.0, 0.5, sw, sb, depth=10)
-    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, n_networks=16, seed=0)
+    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, num_networks=16, seed=0)
     assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
     assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
 
 
 def test_relu_length_fluctuations_exact_finite_width() -> None:
     width, depth = 64, 5
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=3000, seed=3)
+    emp = models.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=3000, seed=3
+    )
     ratio = emp.q[:, 1:].var(0) / emp.q[:, 1:].mean(0) ** 2
     exact = sig.relu_length_fluctuations(np.arange(1, depth + 1), width)
-    assert np.max(np.abs(ratio / exact - 1)) < 0.15  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
+    assert (
+        np.max(np.abs(ratio / exact - 1)) < 0.15
+    )  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
     assert sig.relu_length_fluctuations(1, 1000) == pytest.approx((1 + 3 / 1002) * (1 + 2 / 1000) - 1)
 
 
 def test_propagate_is_deterministic_by_seed() -> None:
-    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=7)
-    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, n_networks=2, seed=8)
+    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
+    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
+    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=8)
     assert np.array_equal(a.q, b.q) and np.array_equal(a.c, b.c)
     assert not np.array_equal(a.q, c.q)
 
@@ -179,30 +248,49 @@ def test_parallel_mlp_models_are_independent() -> None:
 # ---- bad input -----------------------------------------------------------------------------
 
 
-def test_bad_input_errors_name_the_argument() -> None:
-    with pytest.raises(ValueError, match="sigma_w"):
-        sig.chi(-1.0, 0.1)
-    with pytest.raises(ValueError, match="sigma_b"):
-        sig.kernel_fixed_point(1.0, -0.1)
-    with pytest.raises(ValueError, match="activation"):
-        sig.chi(1.0, 0.1, "sigmoidal")
-    with pytest.raises(TypeError, match="activation"):
-        sig.length_map(1.0, 1.0, 0.0, 3)
-    with pytest.raises(ValueError, match="q"):
-        sig.length_map(-1.0, 1.0, 0.0)
-    with pytest.raises(ValueError, match="c"):
-        sig.correlation_map(1.5, 1.0, 1.0, 0.0)
-    with pytest.raises(ValueError, match="width"):
-        models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1)
-    with pytest.raises(ValueError, match="sigma_b"):
-        sig.critical_sigma_w(-0.2)
-    with pytest.raises(ValueError, match="sigma_w"):
-        models.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1)
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: sig.chi(-1.0, 0.1), ValueError, r"^sigma_w must be >= 0"),
+        (lambda: sig.kernel_fixed_point(1.0, -0.1), ValueError, r"^sigma_b must be >= 0"),
+        (lambda: sig.chi(1.0, 0.1, "sigmoidal"), ValueError, r"^activation must be one of"),
+        (lambda: sig.length_map(1.0, 1.0, 0.0, 3), TypeError, r"^activation must be one of .* or a callable"),
+        (lambda: sig.length_map(-1.0, 1.0, 0.0), ValueError, r"^q must be >= 0"),
+        (lambda: sig.length_map("1", 1.0, 0.0), TypeError, r"^q must be a real number"),
+        (lambda: sig.correlation_map(1.5, 1.0, 1.0, 0.0), ValueError, r"^c must be <= 1"),
+        (lambda: sig.correlation_map(0.5, -1.0, 1.0, 0.0), ValueError, r"^q must be >= 0"),
+        (lambda: sig.kernel_flow(1.0, 0.5, 1.0, 0.0, depth=-1), ValueError, r"^depth must be >= 0"),
+        (lambda: sig.relu_length_fluctuations(0, 10), ValueError, r"^depth must be >= 1"),
+        (lambda: sig.relu_log_length_variance(2, 1), ValueError, r"^width must be >= 2"),
+        (lambda: sig.critical_sigma_w(-0.2), ValueError, r"^sigma_b must be >= 0"),
+        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1), ValueError, r"^width must be >= 2"),
+        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, seed=-1), ValueError, r"^seed must be >= 0"),
+        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, activation=np.tanh), TypeError, r"^activation must be"),
+        (lambda: models.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be >= 0"),
+        (lambda: models.ParallelMLP([], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be a number or"),
+    ],
+)
+def test_bad_input_errors_name_the_argument(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_scalar_in_float_out() -> None:
+    for value in (
+        sig.length_map(1, 1.0, 0.1),
+        sig.correlation_map(0.5, np.float64(1.0), 1.0, 0.1),
+        sig.relu_length_fluctuations(3, 100),
+        sig.relu_log_length_variance(3, 100),
+    ):
+        assert type(value) is float
+    assert sig.correlation_map(np.array([0.1, 0.5]), 1.0, 1.0, 0.1).shape == (2,)
 
 
 def test_relu_log_length_variance_exact_finite_width() -> None:
     width, depth = 32, 8
-    emp = models.propagate(1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", n_networks=2000, seed=4)
+    emp = models.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=2000, seed=4
+    )
     var = np.log(emp.q[:, 1:]).var(0)
     exact = sig.relu_log_length_variance(np.arange(1, depth + 1), width)
     assert np.max(np.abs(var / exact - 1)) < 0.1  # 2000 networks: sampling error of a variance ~ 3 %

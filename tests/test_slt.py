@@ -51,7 +51,7 @@ def test_dln_depth_examples():
     assert learning_coefficient_dln([1, 1, 1, 1, 1], 0) == 0.5
     # Lambda is positive and at most half the parameter count (the regular bound).
     for widths in ([5, 4, 3, 6], [2, 7, 7, 2], [3, 3, 3, 3, 3]):
-        d = sum(a * b for a, b in zip(widths, widths[1:]))
+        d = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
         for r in range(min(widths) + 1):
             assert 0 < learning_coefficient_dln(widths, r) <= d / 2
 
@@ -63,14 +63,26 @@ def test_regular_and_normal_crossing():
     assert learning_coefficient_normal_crossing([1, 2, 0]) == 0.25
 
 
-def test_bad_input():
-    with pytest.raises(ValueError, match="rank"):
-        learning_coefficient_dln([3, 2, 3], 3)
-    with pytest.raises(ValueError, match="widths"):
-        learning_coefficient_dln([3], 1)
-    with pytest.raises(TypeError, match="widths"):
-        learning_coefficient_dln([3, 2.5], 1)
-    with pytest.raises(ValueError, match="r must be"):
-        learning_coefficient_rrr(2, 2, 2, 3)
-    with pytest.raises(ValueError, match="powers"):
-        learning_coefficient_normal_crossing([0, 0])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: learning_coefficient_dln([3, 2, 3], 3), ValueError, r"^rank must be <= min\(widths\) = 2"),
+        (lambda: learning_coefficient_dln([3], 1), ValueError, r"^widths must hold at least 2 integers"),
+        (lambda: learning_coefficient_dln([3, 2.5], 1), TypeError, r"^widths\[1\] must be an integer"),
+        (lambda: learning_coefficient_dln(5, 1), TypeError, r"^widths must be a sequence of integers"),
+        (lambda: learning_coefficient_dln([3, 0], 0), ValueError, r"^widths\[1\] must be >= 1"),
+        (lambda: learning_coefficient_dln([3, 3], -1), ValueError, r"^rank must be >= 0"),
+        (lambda: learning_coefficient_rrr(2, 2, 2, 3), ValueError, r"^r must be <= min\(m, h, n\)"),
+        (lambda: learning_coefficient_rrr(0, 2, 2, 0), ValueError, r"^m must be >= 1"),
+        (
+            lambda: learning_coefficient_normal_crossing([0, 0]),
+            ValueError,
+            r"^powers must contain at least one positive",
+        ),
+        (lambda: learning_coefficient_normal_crossing(2), TypeError, r"^powers must be a sequence of integers"),
+        (lambda: learning_coefficient_regular(0), ValueError, r"^d must be >= 1"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -1,5 +1,6 @@
 """utils.training.train against independent answers: least squares and logistic separability."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -34,8 +35,15 @@ def test_minibatch_sgd_gets_close_to_least_squares_loss() -> None:
     torch.manual_seed(0)
     model = nn.Linear(5, 1)
     hist = train(
-        model, F.mse_loss, (x, y), steps=3000, lr=0.05, optimizer="sgd", batch_size=32,
-        lr_schedule=lambda s: 1.0 if s < 2000 else 0.1, progress=False,
+        model,
+        F.mse_loss,
+        (x, y),
+        steps=3000,
+        lr=0.05,
+        optimizer="sgd",
+        batch_size=32,
+        lr_schedule=lambda s: 1.0 if s < 2000 else 0.1,
+        progress=False,
     )
     assert best <= hist.final("train/loss") < best * 1.02
 
@@ -48,8 +56,15 @@ def test_metrics_and_eval_sets_are_recorded() -> None:
     model = nn.Linear(2, 2)
     acc = lambda out, t: float((out.argmax(-1) == t).float().mean())  # noqa: E731
     hist = train(
-        model, F.cross_entropy, (x[:300], y[:300]), steps=200, lr=0.1, eval_every=50,
-        eval_sets={"train": (x[:300], y[:300]), "test": (x[300:], y[300:])}, metrics={"acc": acc}, progress=False,
+        model,
+        F.cross_entropy,
+        (x[:300], y[:300]),
+        steps=200,
+        lr=0.1,
+        eval_every=50,
+        eval_sets={"train": (x[:300], y[:300]), "test": (x[300:], y[300:])},
+        metrics={"acc": acc},
+        progress=False,
     )
     assert hist.eval_step == [50, 100, 150, 200]
     assert set(hist.evals) == {"train/loss", "train/acc", "test/loss", "test/acc"}
@@ -76,14 +91,102 @@ def test_divergence_stops_with_advice() -> None:
         train(model, F.mse_loss, (x * 1e3, y), steps=200, lr=10.0, optimizer="sgd", progress=False)
 
 
+# ---- the optimiser options against the update rules written out in numpy ---------------------
+
+X = np.array([[1.0, 2.0, -1.0], [0.5, -1.0, 2.0], [-2.0, 0.3, 1.0], [1.5, 1.0, 0.2]])
+Y = np.array([[1.0], [-2.0], [0.5], [3.0]])
+W0 = np.array([[0.3, -0.2, 0.5]])
+STEPS, LR = 5, 0.05
+
+
+def mse_grad(w: np.ndarray) -> np.ndarray:
+    """Gradient of mean((X w^T - Y)^2) with respect to w (1 x 3)."""
+    return 2 / len(X) * (X @ w.T - Y).T @ X
+
+
+def run_train(**kwargs) -> np.ndarray:
+    model = nn.Linear(3, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor(W0))
+    train(model, F.mse_loss, (torch.tensor(X), torch.tensor(Y)), steps=STEPS, lr=LR, progress=False, **kwargs)
+    return model.weight.detach().numpy()
+
+
+def sgd_reference(weight_decay: float = 0.0, momentum: float = 0.0, grad_clip: float | None = None) -> np.ndarray:
+    w, v = W0.copy(), np.zeros_like(W0)
+    for _ in range(STEPS):
+        g = mse_grad(w)
+        if grad_clip is not None:
+            g = g * min(1.0, grad_clip / (np.linalg.norm(g) + 1e-6))
+        g = g + weight_decay * w  # L2 penalty through the gradient
+        v = momentum * v + g  # heavy ball
+        w = w - LR * v
+    return w
+
+
+def adam_reference(weight_decay: float = 0.0, decoupled: bool = True) -> np.ndarray:
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    w, m, v = W0.copy(), np.zeros_like(W0), np.zeros_like(W0)
+    for t in range(1, STEPS + 1):
+        g = mse_grad(w)
+        if decoupled:
+            w = w * (1 - LR * weight_decay)  # AdamW: decay the weights, not the gradient
+        else:
+            g = g + weight_decay * w  # Adam: L2 penalty through the gradient
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        w = w - LR * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return w
+
+
+def test_sgd_plain_weight_decay_and_momentum() -> None:
+    np.testing.assert_allclose(run_train(optimizer="sgd"), sgd_reference(), rtol=1e-12)
+    np.testing.assert_allclose(
+        run_train(optimizer="sgd", weight_decay=0.3), sgd_reference(weight_decay=0.3), rtol=1e-12
+    )
+    np.testing.assert_allclose(run_train(optimizer="sgd", momentum=0.9), sgd_reference(momentum=0.9), rtol=1e-12)
+    assert not np.allclose(sgd_reference(momentum=0.9), sgd_reference())  # the options matter here
+
+
+def test_grad_clip_rescales_the_gradient_norm() -> None:
+    clip = 0.5  # the gradient norm at W0 is about 9, so every step is clipped
+    assert np.linalg.norm(mse_grad(W0)) > 10 * clip
+    np.testing.assert_allclose(run_train(optimizer="sgd", grad_clip=clip), sgd_reference(grad_clip=clip), rtol=1e-10)
+
+
+def test_default_optimizer_is_adamw_with_decoupled_weight_decay() -> None:
+    decoupled, coupled = adam_reference(weight_decay=0.5), adam_reference(weight_decay=0.5, decoupled=False)
+    assert not np.allclose(decoupled, coupled, rtol=1e-6)
+    np.testing.assert_allclose(run_train(weight_decay=0.5), decoupled, rtol=1e-10)
+    np.testing.assert_allclose(run_train(optimizer="adam", weight_decay=0.5), coupled, rtol=1e-10)
+
+
+def test_loss_is_recorded_before_each_update() -> None:
+    model = nn.Linear(3, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor(W0))
+    hist = train(model, F.mse_loss, (torch.tensor(X), torch.tensor(Y)), steps=2, lr=LR, optimizer="sgd", progress=False)
+    w1 = W0 - LR * mse_grad(W0)
+    want = [np.mean((X @ W0.T - Y) ** 2), np.mean((X @ w1.T - Y) ** 2)]
+    np.testing.assert_allclose(hist.loss, want, rtol=1e-12)
+    assert hist.step == [1, 2] and hist.eval_step == [2]
+
+
 @pytest.mark.parametrize(
     "kwargs, err, match",
     [
-        ({"steps": 0}, ValueError, "steps"),
-        ({"steps": 10, "lr": -1.0}, ValueError, "lr"),
-        ({"steps": 10, "optimizer": "lbfgs"}, ValueError, "optimizer"),
-        ({"steps": 10, "batch_size": 10_000}, ValueError, "batch_size"),
-        ({"steps": 2.5}, TypeError, "steps"),
+        ({"steps": 0}, ValueError, r"^steps must be >= 1"),
+        ({"steps": 10, "lr": -1.0}, ValueError, r"^lr must be > 0"),
+        ({"steps": 10, "optimizer": "lbfgs"}, ValueError, r"^optimizer must be one of"),
+        ({"steps": 10, "batch_size": 10_000}, ValueError, r"^batch_size must be <= the number of samples"),
+        ({"steps": 2.5}, TypeError, r"^steps must be an integer"),
+        ({"steps": 10, "momentum": 0.9}, ValueError, r"^momentum applies to optimizer='sgd' only"),
+        ({"steps": 10, "momentum": 1.5, "optimizer": "sgd"}, ValueError, r"^momentum must be <= 1"),
+        ({"steps": 10, "weight_decay": -0.1}, ValueError, r"^weight_decay must be >= 0"),
+        ({"steps": 10, "grad_clip": 0.0}, ValueError, r"^grad_clip must be > 0"),
+        ({"steps": 10, "seed": -1}, ValueError, r"^seed must be >= 0"),
+        ({"steps": 10, "lr_schedule": 0.5}, TypeError, r"^lr_schedule must be callable"),
+        ({"steps": 10, "eval_sets": {"test": (1, 2)}}, TypeError, r"^eval_sets\['test'\] must hold torch tensors"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, err, match) -> None:
@@ -92,8 +195,16 @@ def test_bad_arguments_are_named(kwargs, err, match) -> None:
         train(nn.Linear(5, 1), F.mse_loss, (x, y), progress=False, **kwargs)
 
 
-def test_bad_data() -> None:
-    with pytest.raises(TypeError, match="data"):
+def test_bad_model_loss_and_data() -> None:
+    with pytest.raises(TypeError, match=r"^data must be a tuple \(x, y\) of tensors"):
         train(nn.Linear(2, 1), F.mse_loss, torch.zeros(3, 2), steps=1)
-    with pytest.raises(ValueError, match="same, non-zero number of rows"):
+    with pytest.raises(ValueError, match=r"^data: x and y must have the same number of rows"):
         train(nn.Linear(2, 1), F.mse_loss, (torch.zeros(3, 2), torch.zeros(4, 1)), steps=1)
+    with pytest.raises(ValueError, match=r"^data must hold at least 1 row, got 0"):
+        train(nn.Linear(2, 1), F.mse_loss, (torch.zeros(0, 2), torch.zeros(0, 1)), steps=1)
+    with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module"):
+        train(lambda x: x, F.mse_loss, (torch.zeros(3, 2), torch.zeros(3, 1)), steps=1)
+    with pytest.raises(TypeError, match=r"^loss_fn must be callable"):
+        train(nn.Linear(2, 1), "mse", (torch.zeros(3, 2), torch.zeros(3, 1)), steps=1)
+    with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module"):
+        evaluate("model", F.mse_loss, (torch.zeros(3, 2), torch.zeros(3, 1)))

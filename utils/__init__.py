@@ -15,9 +15,21 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat (chapters 3, 9)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
+- :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
 - :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
 - :mod:`utils.llc`        local learning coefficient estimation with SGLD (chapter 9)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
+
+Private helpers (leading underscore, not part of the public names):
+
+- :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
+- :mod:`utils._ising_kernels` the numba-compiled Metropolis and Wolff kernels behind :mod:`utils.ising`
+- :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
+
+Conventions: counts are ``num_*`` (except ``utils.ising.sample``'s ``n_samples``, kept by the
+course plan), seeds are integers in ``[0, 2**32 - 1]``, results are frozen dataclasses, and a
+vectorised function returns a Python ``float`` for scalar input.
 
 Submodules are imported on use (``import utils.training``), so importing :mod:`utils`
 alone is cheap and does not load torch.

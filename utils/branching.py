@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_array, check_choice, check_int, check_real
+from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
 
 OFFSPRING = ("poisson", "geometric")
 
@@ -28,28 +28,25 @@ def _as_means(m: Any) -> np.ndarray:
     return check_array("m", m, nonnegative=True, meaning="mean number of offspring")
 
 
-def _out(arr: np.ndarray, like: Any) -> Any:
-    """Return a Python float for scalar input, an array otherwise."""
-    return float(arr) if np.ndim(like) == 0 else arr
-
-
 def pgf(s: Any, m: Any, offspring: str = "poisson") -> Any:
     """The offspring generating function ``f(s) = E[s^k]`` (``exp(m (s-1))`` for Poisson; chapter 2)."""
     offspring = check_choice("offspring", offspring, OFFSPRING)
-    s = np.asarray(s, dtype=float)
-    m = _as_means(m)
+    s_arr = check_array("s", s)
+    m_arr = _as_means(m)
     if offspring == "poisson":
-        return np.exp(m * (s - 1.0))
-    return 1.0 / (1.0 + m * (1.0 - s))
+        return float_or_array(np.exp(m_arr * (s_arr - 1.0)), s, m)
+    return float_or_array(1.0 / (1.0 + m_arr * (1.0 - s_arr)), s, m)
 
 
 def survival_probability(m: Any, offspring: str = "poisson") -> Any:
     """Survival probability ``1 - q`` of a Galton-Watson process started from one individual (chapter 2).
 
     Exactly 0 for ``m <= 1``. For Poisson offspring it is the root ``s > 0`` of ``s = 1 - exp(-m s)``,
-    found by Newton's method, which converges monotonically from above because the function is
-    concave; computing ``s`` rather than ``q`` keeps full relative precision near ``m = 1``, where
-    ``s ~ 2 (m - 1)``. For geometric offspring ``s = 1 - 1/m``. Vectorised over ``m``.
+    found by Newton's method on ``h(s) = (1 - exp(-m s)) / s - 1 = (m - 1) + m (phi(m s) - 1)``
+    with ``phi(y) = (1 - e^-y) / y``: ``h`` is decreasing and convex, so Newton converges from any
+    start, and with ``phi - 1`` summed as a series for small ``m s`` no term cancels, so ``s`` has
+    full relative precision near ``m = 1``, where ``s ~ 2 (m - 1)`` (``1 - q`` would lose it). For
+    geometric offspring ``s = 1 - 1/m``. Vectorised over ``m``.
     """
     offspring = check_choice("offspring", offspring, OFFSPRING)
     arr = _as_means(m)
@@ -58,25 +55,38 @@ def survival_probability(m: Any, offspring: str = "poisson") -> Any:
     sup = mm > 1.0
     if offspring == "geometric":
         s[sup] = (mm[sup] - 1.0) / mm[sup]
-        return _out(s.reshape(arr.shape), m)
+        return float_or_array(s.reshape(arr.shape), m)
     if np.any(sup):
         ms = mm[sup]
+        excess = ms - 1.0  # exact for 1 < m <= 2 (Sterbenz)
 
-        def g(x: np.ndarray) -> np.ndarray:  # g(x) = 1 - exp(-m x) - x: concave, root s*, g < 0 above it
-            return -np.expm1(-ms * x) - x
+        def h_and_slope(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            y = ms * x
+            small = y < 1e-2  # phi(y) - 1 and phi'(y) by their Taylor series (error < 1e-18)
+            yy = np.where(small, 1.0, y)  # the direct formulas, used only where y >= 1e-2
+            phi_1 = np.where(
+                small,
+                y * (-1 / 2 + y * (1 / 6 + y * (-1 / 24 + y * (1 / 120 + y * (-1 / 720 + y / 5040))))),
+                -np.expm1(-yy) / yy - 1.0,
+            )
+            dphi = np.where(
+                small,
+                -1 / 2 + y * (1 / 3 + y * (-1 / 8 + y * (1 / 30 + y * (-1 / 144 + y / 840)))),
+                (np.exp(-yy) * (1.0 + yy) - 1.0) / yy**2,
+            )
+            return excess + ms * phi_1, ms * ms * dphi
 
-        # Start above the root: 2 (m - 1) when it is above (true near m = 1), else 1 (always above).
-        x = np.minimum(2.0 * (ms - 1.0), 1.0)
-        x = np.where(g(x) <= 0.0, x, 1.0)
-        for _ in range(200):
-            step = g(x) / (ms * np.exp(-ms * x) - 1.0)
-            x_new = x - step
-            done = np.abs(step) <= 4 * np.finfo(float).eps * x
-            x = x_new
-            if np.all(done):
+        x = np.minimum(2.0 * excess, 1.0)
+        for _ in range(100):
+            h, slope = h_and_slope(x)
+            step = h / slope
+            x = x - step
+            # Newton converges quadratically: after a step below 1e-12 x the error is ~1e-24 x, far below
+            # the rounding noise of h (which keeps the steps from reaching exactly 0 for large m)
+            if np.all(np.abs(step) <= 1e-12 * x):
                 break
         s[sup] = x
-    return _out(s.reshape(arr.shape), m)
+    return float_or_array(s.reshape(arr.shape), m)
 
 
 def extinction_probability(m: Any, offspring: str = "poisson") -> Any:
@@ -91,7 +101,7 @@ def extinction_probability(m: Any, offspring: str = "poisson") -> Any:
         q = np.exp(-mm * s)  # q = exp(m (q - 1)) = exp(-m s): full relative precision when q is tiny
     else:
         q = np.where(mm > 1.0, 1.0 / np.where(mm > 1.0, mm, 1.0), 1.0)
-    return _out(np.asarray(q, dtype=float), m)
+    return float_or_array(q, m)
 
 
 def extinction_by_generation(m: float, generations: int, offspring: str = "poisson") -> np.ndarray:
@@ -122,7 +132,7 @@ def relaxation_time(m: Any, offspring: str = "poisson") -> Any:
     with np.errstate(divide="ignore"):
         tau = np.where(slope > 0, -1.0 / np.log(np.where(slope > 0, slope, 0.5)), 0.0)
     tau = np.where(slope >= 1.0, np.inf, tau)
-    return _out(np.asarray(tau, dtype=float), m)
+    return float_or_array(tau, m)
 
 
 def mean_total_progeny(m: Any) -> Any:
@@ -130,21 +140,21 @@ def mean_total_progeny(m: Any) -> Any:
     arr = _as_means(m)
     with np.errstate(divide="ignore"):
         out = np.where(arr < 1.0, 1.0 / np.where(arr < 1.0, 1.0 - arr, 1.0), np.inf)
-    return _out(np.asarray(out, dtype=float), m)
+    return float_or_array(out, m)
 
 
 def simulate(
     m: float,
     generations: int,
-    n_runs: int,
+    num_runs: int,
     *,
     offspring: str = "poisson",
     cap: int = 10_000,
     seed: int = 0,
 ) -> np.ndarray:
-    """Population sizes ``Z_0 .. Z_generations`` of ``n_runs`` independent processes from ``Z_0 = 1`` (chapter 2).
+    """Population sizes ``Z_0 .. Z_generations`` of ``num_runs`` independent processes from ``Z_0 = 1`` (chapter 2).
 
-    Returns an int array of shape ``(n_runs, generations + 1)``. The children of ``Z`` individuals
+    Returns an int array of shape ``(num_runs, generations + 1)``. The children of ``Z`` individuals
     are drawn in one go (a sum of ``Z`` Poisson(m) is Poisson(m Z); a sum of ``Z`` geometrics is
     negative binomial). To keep runs cheap the population is capped: once ``Z_n`` exceeds ``cap`` it
     is set to ``cap``. A capped population dies out with probability about ``q^cap``, negligible
@@ -153,12 +163,12 @@ def simulate(
     """
     m = check_real("m", m, nonnegative=True)
     generations = check_int("generations", generations, minimum=1)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
+    num_runs = check_int("num_runs", num_runs, minimum=1)
     offspring = check_choice("offspring", offspring, OFFSPRING)
     cap = check_int("cap", cap, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
-    z = np.zeros((n_runs, generations + 1), dtype=np.int64)
+    z = np.zeros((num_runs, generations + 1), dtype=np.int64)
     z[:, 0] = 1
     p_geo = 1.0 / (1.0 + m)
     for n in range(1, generations + 1):

@@ -7,63 +7,83 @@ Chapter 1: multi-digit addition ``a + b`` with two tokenisations of the numbers:
   like GPT-2's BPE, which has single tokens for hundreds of the numbers below 1000.
 
 Numbers are written most significant digit first and zero-padded: ``a`` and ``b`` to
-``n_digits`` digits, the sum to ``n_digits + 1`` digits; padding is added on the left so the
+``num_digits`` digits, the sum to ``num_digits + 1`` digits; padding is added on the left so the
 number of digits is a multiple of ``chunk``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from ._validate import check_int
+from ._validate import check_array, check_int, check_seed
 
 
-def n_tokens(n_digits: int, chunk: int = 1) -> int:
-    """Number of tokens for a number of ``n_digits`` digits split into chunks of ``chunk`` digits."""
-    n_digits = check_int("n_digits", n_digits, minimum=1)
+def num_tokens(num_digits: int, chunk: int = 1) -> int:
+    """Number of tokens for a number of ``num_digits`` digits split into chunks of ``chunk`` digits."""
+    num_digits = check_int("num_digits", num_digits, minimum=1)
     chunk = check_int("chunk", chunk, minimum=1)
-    return -(-n_digits // chunk)
+    return -(-num_digits // chunk)
 
 
-def encode_numbers(values: np.ndarray, n_digits: int, chunk: int = 1) -> np.ndarray:
-    """Tokens of non-negative integers, shape ``[len(values), n_tokens(n_digits, chunk)]``, most significant first."""
-    values = np.asarray(values, dtype=np.int64)
-    T = n_tokens(n_digits, chunk)
-    if values.size and (values.min() < 0 or values.max() >= 10**n_digits):
-        raise ValueError(f"values must lie in [0, 10**n_digits) = [0, {10**n_digits}), got range [{values.min()}, {values.max()}]")
+def _integers(name: str, values: Any) -> np.ndarray:
+    """Integer-valued input (ints, or floats that are whole numbers) as int64, else raise naming ``name``."""
+    raw = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values)
+    if raw.dtype.kind in "iu":
+        return raw.astype(np.int64)
+    arr = check_array(name, raw if isinstance(values, torch.Tensor) else values) if raw.size else raw.astype(np.float64)
+    if np.any(arr != np.round(arr)):
+        raise ValueError(f"{name} must be whole numbers, got {arr[arr != np.round(arr)][:5].tolist()}")
+    return arr.astype(np.int64)
+
+
+def encode_numbers(values: np.ndarray, num_digits: int, chunk: int = 1) -> np.ndarray:
+    """Tokens of non-negative integers, shape ``[len(values), num_tokens(num_digits, chunk)]``, most significant first."""
+    length = num_tokens(num_digits, chunk)
+    if num_digits > 18:
+        raise ValueError(f"num_digits must be <= 18 (the numbers are int64), got {num_digits}")
+    values = _integers("values", values)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D sequence of integers, got shape {values.shape}")
+    if values.size and (values.min() < 0 or values.max() >= 10**num_digits):
+        raise ValueError(
+            f"values must lie in [0, 10**num_digits) = [0, {10**num_digits}), got range [{values.min()}, {values.max()}]"
+        )
     base = 10**chunk
-    powers = base ** np.arange(T - 1, -1, -1, dtype=np.int64)
+    powers = base ** np.arange(length - 1, -1, -1, dtype=np.int64)
     return (values[:, None] // powers[None, :]) % base
 
 
 def decode_numbers(tokens: np.ndarray | torch.Tensor, chunk: int = 1) -> np.ndarray:
-    """Integers from tokens ``[n, T]`` (inverse of :func:`encode_numbers`)."""
+    """Integers from tokens ``[n, length]`` (inverse of :func:`encode_numbers`)."""
     chunk = check_int("chunk", chunk, minimum=1)
-    t = np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens, dtype=np.int64)
+    t = _integers("tokens", tokens)
     if t.ndim != 2:
-        raise ValueError(f"tokens must be 2-D [n, T], got shape {t.shape}")
+        raise ValueError(f"tokens must be 2-D [n, length], got shape {t.shape}")
+    if t.size and (t.min() < 0 or t.max() >= 10**chunk):
+        raise ValueError(f"tokens must lie in [0, 10**chunk) = [0, {10**chunk}), got range [{t.min()}, {t.max()}]")
     base = 10**chunk
     powers = base ** np.arange(t.shape[1] - 1, -1, -1, dtype=np.int64)
     return t @ powers
 
 
-def tokens_to_digits(tokens: np.ndarray | torch.Tensor, chunk: int, n_digits: int) -> np.ndarray:
-    """Re-tokenise chunked tokens ``[n, T]`` as digit tokens ``[n, n_digits]`` (for per-digit metrics)."""
-    return encode_numbers(decode_numbers(tokens, chunk), n_digits, 1)
+def tokens_to_digits(tokens: np.ndarray | torch.Tensor, chunk: int, num_digits: int) -> np.ndarray:
+    """Re-tokenise chunked tokens ``[n, length]`` as digit tokens ``[n, num_digits]`` (for per-digit metrics)."""
+    return encode_numbers(decode_numbers(tokens, chunk), num_digits, 1)
 
 
 @dataclass(frozen=True)
 class AdditionData:
     """A split of the addition task: ``x`` are the tokens of ``a`` then ``b``; ``y`` the tokens of ``a + b``."""
 
-    x: torch.Tensor  # [n, 2 * n_tokens(n_digits, chunk)], int64
-    y: torch.Tensor  # [n, n_tokens(n_digits + 1, chunk)], int64
+    x: torch.Tensor  # [n, 2 * num_tokens(num_digits, chunk)], int64
+    y: torch.Tensor  # [n, num_tokens(num_digits + 1, chunk)], int64
     a: np.ndarray
     b: np.ndarray
-    n_digits: int
+    num_digits: int
     chunk: int
 
     @property
@@ -75,31 +95,33 @@ class AdditionData:
         return int(self.x.shape[0])
 
 
-def _build(a: np.ndarray, b: np.ndarray, n_digits: int, chunk: int) -> AdditionData:
-    x = np.concatenate([encode_numbers(a, n_digits, chunk), encode_numbers(b, n_digits, chunk)], axis=1)
-    y = encode_numbers(a + b, n_digits + 1, chunk)
-    return AdditionData(torch.as_tensor(x), torch.as_tensor(y), a, b, n_digits, chunk)
+def _build(a: np.ndarray, b: np.ndarray, num_digits: int, chunk: int) -> AdditionData:
+    x = np.concatenate([encode_numbers(a, num_digits, chunk), encode_numbers(b, num_digits, chunk)], axis=1)
+    y = encode_numbers(a + b, num_digits + 1, chunk)
+    return AdditionData(torch.as_tensor(x), torch.as_tensor(y), a, b, num_digits, chunk)
 
 
 def addition_split(
-    n_train: int, n_test: int, n_digits: int, *, chunk: int = 1, seed: int = 0
+    num_train: int, num_test: int, num_digits: int, *, chunk: int = 1, seed: int = 0
 ) -> tuple[AdditionData, AdditionData]:
-    """Disjoint train and test sets of uniformly random problems ``a + b`` with ``0 <= a, b < 10**n_digits``.
+    """Disjoint train and test sets of uniformly random problems ``a + b`` with ``0 <= a, b < 10**num_digits``.
 
     The same ``seed`` gives the same problems whatever ``chunk`` is, so tokenisations can be
     compared on identical data.
     """
-    n_train = check_int("n_train", n_train, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=0)
-    n_digits = check_int("n_digits", n_digits, minimum=1)
+    num_train = check_int("num_train", num_train, minimum=1)
+    num_test = check_int("num_test", num_test, minimum=0)
+    num_digits = check_int("num_digits", num_digits, minimum=1)
     chunk = check_int("chunk", chunk, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
-    if n_digits > 9:
-        raise ValueError(f"n_digits must be <= 9 (sums must fit in int64 arithmetic here), got {n_digits}")
-    space = 10 ** (2 * n_digits)
-    need = n_train + n_test
+    seed = check_seed(seed)
+    if num_digits > 9:
+        raise ValueError(f"num_digits must be <= 9 (sums must fit in int64 arithmetic here), got {num_digits}")
+    space = 10 ** (2 * num_digits)
+    need = num_train + num_test
     if need > space:
-        raise ValueError(f"n_train + n_test = {need} exceeds the {space} distinct problems with n_digits={n_digits}")
+        raise ValueError(
+            f"num_train + num_test = {need} exceeds the {space} distinct problems with num_digits={num_digits}"
+        )
     rng = np.random.default_rng(seed)
     if need > space // 4:
         codes = rng.permutation(space)[:need]
@@ -108,7 +130,7 @@ def addition_split(
         while codes.size < need:
             codes = np.unique(np.concatenate([codes, rng.integers(0, space, size=need)]))
         codes = rng.permutation(codes)[:need]
-    a, b = codes // 10**n_digits, codes % 10**n_digits
-    train = _build(a[:n_train], b[:n_train], n_digits, chunk)
-    test = _build(a[n_train:], b[n_train:], n_digits, chunk)
+    a, b = codes // 10**num_digits, codes % 10**num_digits
+    train = _build(a[:num_train], b[:num_train], num_digits, chunk)
+    test = _build(a[num_train:], b[num_train:], num_digits, chunk)
     return train, test

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import ellipe, ellipk
 
-from ._validate import check_int
+from ._validate import check_int, check_temperature, float_or_array
 
 #: The exact critical temperature of the square-lattice Ising model, ``2 / ln(1 + sqrt 2)`` (Onsager).
 T_C: float = 2.0 / math.log(1.0 + math.sqrt(2.0))
@@ -23,24 +23,12 @@ T_C: float = 2.0 / math.log(1.0 + math.sqrt(2.0))
 EXPONENTS: dict[str, float] = {"beta": 1 / 8, "nu": 1.0, "gamma": 7 / 4, "alpha": 0.0, "eta": 1 / 4, "delta": 15.0}
 
 
-
-def _positive_T(T: float | np.ndarray) -> np.ndarray:
-    arr = np.asarray(T, dtype=np.float64)
-    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"T must be finite and > 0, got {T}")
-    return arr
-
-
-def _scalar_or_array(x: np.ndarray) -> float | np.ndarray:
-    return float(x) if x.ndim == 0 else x
-
-
 def onsager_magnetization(T: float | np.ndarray) -> float | np.ndarray:
     """Exact spontaneous magnetization ``(1 - sinh(2/T)^-4)^(1/8)`` for ``T < T_C``, 0 above (Yang 1952)."""
-    T = _positive_T(T)
+    T_arr = check_temperature(T)
     with np.errstate(over="ignore"):
-        x = 1.0 - np.sinh(2.0 / T) ** -4.0
-    return _scalar_or_array(np.where(T < T_C, np.clip(x, 0.0, None) ** 0.125, 0.0))
+        x = 1.0 - np.sinh(2.0 / T_arr) ** -4.0
+    return float_or_array(np.where(T_arr < T_C, np.clip(x, 0.0, None) ** 0.125, 0.0), T)
 
 
 def _elliptic_parts(T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -60,11 +48,10 @@ def onsager_energy(T: float | np.ndarray) -> float | np.ndarray:
     ``k = 2 sinh(2b) / cosh^2(2b)`` (``scipy.special.ellipk`` takes ``k^2``). At ``T_C``,
     ``K`` diverges but its prefactor vanishes and ``u(T_C) = -sqrt 2``.
     """
-    T = _positive_T(T)
-    _, coth, t2, k2 = _elliptic_parts(T)
+    _, coth, t2, k2 = _elliptic_parts(check_temperature(T))
     with np.errstate(invalid="ignore"):  # the k = 1 branch (0 * inf) is discarded by np.where
         term = np.where(k2 < 1.0, (2.0 * t2 - 1.0) * ellipk(k2), 0.0)
-    return _scalar_or_array(-coth * (1.0 + (2.0 / np.pi) * term))
+    return float_or_array(-coth * (1.0 + (2.0 / np.pi) * term), T)
 
 
 def onsager_specific_heat(T: float | np.ndarray) -> float | np.ndarray:
@@ -74,14 +61,13 @@ def onsager_specific_heat(T: float | np.ndarray) -> float | np.ndarray:
     ``K, E`` the complete elliptic integrals of modulus ``k`` as in :func:`onsager_energy`;
     ``inf`` exactly at ``T_C``.
     """
-    T = _positive_T(T)
-    beta, coth, t2, k2 = _elliptic_parts(T)
+    beta, coth, t2, k2 = _elliptic_parts(check_temperature(T))
     with np.errstate(divide="ignore", invalid="ignore"):
         K = ellipk(k2)
         E = ellipe(k2)
         bracket = K - E - (1 - t2) * (np.pi / 2 + (2 * t2 - 1) * K)
         c = (4 / np.pi) * (beta * coth) ** 2 * bracket
-    return _scalar_or_array(np.where(k2 < 1.0, c, np.inf))
+    return float_or_array(np.where(k2 < 1.0, c, np.inf), T)
 
 
 def _log_partition_function(L: int, K: float) -> float:
@@ -120,9 +106,12 @@ def finite_lattice_energy(L: int, T: float | Sequence[float] | np.ndarray) -> fl
     ``L -> inf``; at ``T_C`` the finite-size shift is of order ``1/L``.
     """
     L = check_int("L", L, minimum=2)
-    T_arr = _positive_T(T)
+    T_arr = check_temperature(T)
     h = 1e-5
     out = np.array(
-        [-(_log_partition_function(L, 1 / t + h) - _log_partition_function(L, 1 / t - h)) / (2 * h * L * L) for t in T_arr.ravel()]
+        [
+            -(_log_partition_function(L, 1 / t + h) - _log_partition_function(L, 1 / t - h)) / (2 * h * L * L)
+            for t in T_arr.ravel()
+        ]
     ).reshape(T_arr.shape)
-    return _scalar_or_array(out)
+    return float_or_array(out, T)

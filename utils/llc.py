@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,8 +114,6 @@ def default_nbeta(n: int) -> float:
     return n / math.log(n)
 
 
-
-
 def sgld_step(
     w: torch.Tensor,
     grad: torch.Tensor,
@@ -150,8 +149,15 @@ def _check_inputs(model: Any, loss_fn: Any, data: Any) -> tuple[torch.Tensor, to
 
 
 _ELEMENTWISE = (
-    torch.nn.Tanh, torch.nn.ReLU, torch.nn.GELU, torch.nn.Sigmoid, torch.nn.Identity, torch.nn.SiLU,
-    torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.Softplus,
+    torch.nn.Tanh,
+    torch.nn.ReLU,
+    torch.nn.GELU,
+    torch.nn.Sigmoid,
+    torch.nn.Identity,
+    torch.nn.SiLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.Softplus,
 )
 
 
@@ -236,7 +242,7 @@ def estimate_llc(
 
     def unflatten(flat: torch.Tensor) -> dict[str, torch.Tensor]:
         out = dict(frozen)
-        for k, piece, shape in zip(names, torch.split(flat, sizes, dim=-1), shapes):
+        for k, piece, shape in zip(names, torch.split(flat, sizes, dim=-1), shapes, strict=True):
             out[k] = piece.reshape(*flat.shape[:-1], *shape)
         return out
 
@@ -260,7 +266,9 @@ def estimate_llc(
     else:  # one random permutation per epoch and chain, precomputed
         per_epoch = n // batch_size
         epochs = -(-steps // per_epoch)
-        perms = torch.stack([torch.stack([torch.randperm(n, generator=gen) for _ in range(epochs)]) for _ in range(num_chains)])
+        perms = torch.stack(
+            [torch.stack([torch.randperm(n, generator=gen) for _ in range(epochs)]) for _ in range(num_chains)]
+        )
         batches = perms[:, :, : per_epoch * batch_size].reshape(num_chains, epochs * per_epoch, batch_size)[:, :steps]
     noise_gens = [torch.Generator().manual_seed(seed * 1_000_003 + 7919 * (c + 1)) for c in range(num_chains)]
     half_eps, sqrt_eps = 0.5 * step_size, math.sqrt(step_size)
@@ -318,7 +326,9 @@ def estimate_llc(
         block = 64
         for t in range(steps):
             if t % block == 0:  # each chain's own noise stream, drawn in blocks (same in vmap and loop mode)
-                noise_block = torch.stack([torch.randn(min(block, steps - t), d, generator=noise_gens[c], dtype=dtype) for c in chains])
+                noise_block = torch.stack(
+                    [torch.randn(min(block, steps - t), d, generator=noise_gens[c], dtype=dtype) for c in chains]
+                )
             if full:
                 xb, yb = (x.expand(k, *x.shape), y.expand(k, *y.shape)) if layers is not None else (x, y)
             else:
@@ -369,9 +379,20 @@ def estimate_llc(
     std = float(per_chain.std(ddof=1)) if num_chains > 1 else 0.0
     llc_trace = nbeta * (np.cumsum(trace, axis=1) / np.arange(1, trace.shape[1] + 1) - init_loss)
     result = LLCResult(
-        mean=mean, std=std, per_chain=per_chain, loss_trace=trace, init_loss=init_loss, r_hat=r_hat,
-        nbeta=float(nbeta), step_size=step_size, localization=localization, n=n, batch_size=batch_size,
-        num_burnin=num_burnin, vectorize=bool(vectorize), llc_trace=llc_trace,
+        mean=mean,
+        std=std,
+        per_chain=per_chain,
+        loss_trace=trace,
+        init_loss=init_loss,
+        r_hat=r_hat,
+        nbeta=float(nbeta),
+        step_size=step_size,
+        localization=localization,
+        n=n,
+        batch_size=batch_size,
+        num_burnin=num_burnin,
+        vectorize=bool(vectorize),
+        llc_trace=llc_trace,
     )
     if num_chains > 1 and r_hat > 1.1:
         warnings.warn(
@@ -452,13 +473,31 @@ def plot_step_size_scan(scan: StepSizeScan, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plotting.subplots(1, 1)
     ok = ~scan.diverged
-    ax.errorbar(scan.step_sizes[ok], scan.mean[ok], yerr=scan.std[ok], marker="o", capsize=3, label="estimate ± std (chains)")
+    ax.errorbar(
+        scan.step_sizes[ok], scan.mean[ok], yerr=scan.std[ok], marker="o", capsize=3, label="estimate ± std (chains)"
+    )
     bad_rhat = ok & (scan.r_hat > 1.1)
     if bad_rhat.any():
-        ax.plot(scan.step_sizes[bad_rhat], scan.mean[bad_rhat], "s", color=plotting.PALETTE[1], ms=10, mfc="none", label="R-hat > 1.1")
+        ax.plot(
+            scan.step_sizes[bad_rhat],
+            scan.mean[bad_rhat],
+            "s",
+            color=plotting.PALETTE[1],
+            ms=10,
+            mfc="none",
+            label="R-hat > 1.1",
+        )
     if scan.diverged.any():
         top = np.nanmax(scan.mean) if np.isfinite(scan.mean).any() else 1.0
-        ax.plot(scan.step_sizes[scan.diverged], np.full(scan.diverged.sum(), top), "x", color=plotting.PALETTE[1], ms=10, mew=2, label="diverged")
+        ax.plot(
+            scan.step_sizes[scan.diverged],
+            np.full(scan.diverged.sum(), top),
+            "x",
+            color=plotting.PALETTE[1],
+            ms=10,
+            mew=2,
+            label="diverged",
+        )
     if scan.plateau is not None:
         ax.axvspan(scan.plateau[0], scan.plateau[1], color=plotting.PALETTE[2], alpha=0.15, label="plateau")
     ax.set_xscale("log")

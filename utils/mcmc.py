@@ -10,24 +10,24 @@ import math
 
 import numpy as np
 
-from ._validate import check_int, check_real, check_samples
+from ._validate import check_int, check_real, check_samples, float_or_array
 
 __all__ = ["autocorrelation", "binned_error", "integrated_autocorrelation_time", "split_r_hat"]
 
 
-def binned_error(x: np.ndarray, n_bins: int = 20) -> np.ndarray:
-    """Standard error of the mean over the last axis from ``n_bins`` consecutive bin means (chapter 3).
+def binned_error(x: np.ndarray, num_bins: int = 20) -> float | np.ndarray:
+    """Standard error of the mean over the last axis from ``num_bins`` consecutive bin means (chapter 3).
 
     Binning makes the error bar honest for correlated Markov-chain samples as long as each bin
     is much longer than the autocorrelation time.
     """
     x = check_samples(x, "x")
-    n_bins = check_int("n_bins", n_bins, minimum=2)
-    n = x.shape[-1] - x.shape[-1] % n_bins
-    if n < n_bins:
-        raise ValueError(f"need at least n_bins={n_bins} samples, got {x.shape[-1]}")
-    means = x[..., :n].reshape(*x.shape[:-1], n_bins, n // n_bins).mean(axis=-1)
-    return means.std(axis=-1, ddof=1) / math.sqrt(n_bins)
+    num_bins = check_int("num_bins", num_bins, minimum=2)
+    n = x.shape[-1] - x.shape[-1] % num_bins
+    if n < num_bins:
+        raise ValueError(f"x must have at least num_bins = {num_bins} samples along its last axis, got {x.shape[-1]}")
+    means = x[..., :n].reshape(*x.shape[:-1], num_bins, n // num_bins).mean(axis=-1)
+    return float_or_array(means.std(axis=-1, ddof=1) / math.sqrt(num_bins))
 
 
 def autocorrelation(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
@@ -42,7 +42,7 @@ def autocorrelation(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
     d = x - x.mean()
     var = np.dot(d, d) / n
     if var == 0:
-        raise ValueError("x is constant: its autocorrelation is undefined")
+        raise ValueError("x must not be constant (its autocorrelation is undefined)")
     size = 1 << (2 * n - 1).bit_length()
     f = np.fft.rfft(d, size)
     acov = np.fft.irfft(f * np.conj(f), size)[: max_lag + 1] / n

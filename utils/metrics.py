@@ -1,7 +1,7 @@
 """Task metrics on token sequences (chapter 1: the "mirage" of emergence).
 
-All take predicted and target tokens as integer arrays or tensors of shape ``[n, T]``
-(one row per example). Exact match is all-or-nothing per row, so it is nonlinear in the
+All take predicted and target tokens as integer arrays or tensors of shape ``[n, length]``
+(one row per example, ``length`` tokens each). Exact match is all-or-nothing per row, so it is nonlinear in the
 per-token error rate; per-token accuracy and token edit distance are (close to) linear.
 """
 
@@ -18,7 +18,7 @@ ArrayLike = np.ndarray | torch.Tensor | Sequence[Sequence[int]]
 def _as_2d(name: str, a: ArrayLike) -> np.ndarray:
     arr = np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D [n, T] (one row per example), got shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-D [n, length] (one row per example), got shape {arr.shape}")
     return arr
 
 
@@ -38,7 +38,7 @@ def exact_match(pred: ArrayLike, target: ArrayLike) -> float:
 
 
 def per_token_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
-    """Fraction of all tokens that are right: (1/(nT)) sum_{i,t} 1[pred_it == target_it]."""
+    """Fraction of all tokens that are right: (1/(n length)) sum_{i,t} 1[pred_it == target_it]."""
     p, t = _pair(pred, target)
     return float(np.mean(p == t))
 
@@ -46,18 +46,18 @@ def per_token_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
 def edit_distances(pred: ArrayLike, target: ArrayLike) -> np.ndarray:
     """Levenshtein distance (insertions, deletions, substitutions; cost 1 each) of each row pair."""
     p, t = _pair(pred, target)
-    n, T = p.shape
+    n, length = p.shape
     # Dynamic programming over all rows at once: prev[i, j] = distance of p[i, :k] and t[i, :j].
-    prev = np.tile(np.arange(T + 1), (n, 1))
-    for k in range(1, T + 1):
+    prev = np.tile(np.arange(length + 1), (n, 1))
+    for k in range(1, length + 1):
         cur = np.empty_like(prev)
         cur[:, 0] = k
         sub = prev[:, :-1] + (p[:, k - 1 : k] != t)  # substitute (or match) p[k-1] with t[j-1]
         dele = prev[:, 1:] + 1  # delete p[k-1]
-        for j in range(1, T + 1):
+        for j in range(1, length + 1):
             cur[:, j] = np.minimum(np.minimum(sub[:, j - 1], dele[:, j - 1]), cur[:, j - 1] + 1)
         prev = cur
-    return prev[:, T].astype(float)
+    return prev[:, length].astype(float)
 
 
 def token_edit_distance(pred: ArrayLike, target: ArrayLike) -> float:

@@ -15,58 +15,56 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real
-from .signal import ACTIVATIONS, KernelFlow
+from ._activations import ACTIVATIONS
+from ._validate import check_array, check_choice, check_int, check_module, check_real, check_seed, eval_mode
+from .signal import KernelFlow
 
 
 class TokenMLP(nn.Module):
     """logits[n, t, :] = W_out_t . relu(... relu(W_1 onehot(x_n) + b_1) ...) + b_out_t, for each output position t."""
 
-    def __init__(self, n_in: int, n_out: int, vocab: int, width: int, depth: int = 1) -> None:
+    def __init__(self, num_in: int, num_out: int, vocab: int, width: int, depth: int = 1) -> None:
         super().__init__()
-        self.n_in = check_int("n_in", n_in, minimum=1)
-        self.n_out = check_int("n_out", n_out, minimum=1)
+        self.num_in = check_int("num_in", num_in, minimum=1)
+        self.num_out = check_int("num_out", num_out, minimum=1)
         self.vocab = check_int("vocab", vocab, minimum=2)
         self.width = check_int("width", width, minimum=1)
         self.depth = check_int("depth", depth, minimum=1)
         layers: list[nn.Module] = []
-        d = self.n_in * self.vocab
+        d = self.num_in * self.vocab
         for _ in range(self.depth):
             layers += [nn.Linear(d, self.width), nn.ReLU()]
             d = self.width
-        layers.append(nn.Linear(d, self.n_out * self.vocab))
+        layers.append(nn.Linear(d, self.num_out * self.vocab))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape ``[n, n_out, vocab]`` for integer tokens ``x`` of shape ``[n, n_in]``."""
-        if x.ndim != 2 or x.shape[1] != self.n_in:
-            raise ValueError(f"x must have shape [n, {self.n_in}], got {tuple(x.shape)}")
+        """Logits of shape ``[n, num_out, vocab]`` for integer tokens ``x`` of shape ``[n, num_in]``."""
+        if x.ndim != 2 or x.shape[1] != self.num_in:
+            raise ValueError(f"x must have shape [n, {self.num_in}], got {tuple(x.shape)}")
         onehot = nn.functional.one_hot(x.long(), self.vocab).to(self.net[0].weight.dtype)
-        return self.net(onehot.flatten(1)).view(-1, self.n_out, self.vocab)
+        return self.net(onehot.flatten(1)).view(-1, self.num_out, self.vocab)
 
 
 def sequence_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy (nats per token) of logits ``[n, T, V]`` against integer targets ``[n, T]``."""
+    """Mean cross-entropy (nats per token) of logits ``[n, length, vocab]`` against integer targets ``[n, length]``."""
     if logits.ndim != 3 or targets.shape != logits.shape[:2]:
-        raise ValueError(f"logits must be [n, T, V] and targets [n, T], got {tuple(logits.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"logits must be [n, length, vocab] and targets [n, length], got {tuple(logits.shape)} and {tuple(targets.shape)}"
+        )
     return nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten().long())
 
 
 @torch.no_grad()
 def predict_tokens(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Most likely token at every output position: ``argmax`` of ``model(x)`` over the vocabulary, shape ``[n, T]``."""
-    was_training = model.training
-    model.eval()
-    out = model(x).argmax(dim=-1)
-    model.train(was_training)
-    return out
+    """Most likely token at every output position: ``argmax`` of ``model(x)`` over the vocabulary, shape ``[n, length]``."""
+    with eval_mode(check_module("model", model)):
+        return model(x).argmax(dim=-1)
 
 
-def n_parameters(model: nn.Module) -> int:
-    """Number of trainable scalar parameters of ``model``."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+def num_parameters(model: nn.Module) -> int:
+    """Number of trainable scalar parameters of ``model`` (shared ones counted once)."""
+    return int(sum(p.numel() for p in check_module("model", model).parameters() if p.requires_grad))
 
 
 #: torch versions of the activations that :mod:`utils.signal` knows by name.
@@ -95,16 +93,16 @@ def propagate(
     depth: int,
     width: int = 1000,
     activation: str = "tanh",
-    n_networks: int = 1,
+    num_networks: int = 1,
     seed: int = 0,
 ) -> KernelFlow:
     """Measure ``q^l`` and ``c^l`` for two inputs sent through random networks (chapter 5).
 
-    Each of ``n_networks`` independent networks of ``width`` neurons per layer draws
+    Each of ``num_networks`` independent networks of ``width`` neurons per layer draws
     ``W ~ N(0, sigma_w^2 / width)``, ``b ~ N(0, sigma_b^2)`` (seeded by ``seed``).
     Layer 0 holds two pre-activation vectors of length ``q0`` and correlation ``c0`` in random
     directions (drawn anew for each network);
-    ``h^l = W^l phi(h^{l-1}) + b^l``. Returns arrays of shape ``(n_networks, depth + 1)``:
+    ``h^l = W^l phi(h^{l-1}) + b^l``. Returns arrays of shape ``(num_networks, depth + 1)``:
     ``q`` the first input's ``|h^l|^2 / width`` (the second's has the same law), ``c`` the
     two inputs' empirical correlation.
     """
@@ -113,12 +111,12 @@ def propagate(
     sw, sb = check_real("sigma_w", sigma_w, nonnegative=True), check_real("sigma_b", sigma_b, nonnegative=True)
     depth = check_int("depth", depth, minimum=0)
     width = check_int("width", width, minimum=2)
-    n_networks = check_int("n_networks", n_networks, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    num_networks = check_int("num_networks", num_networks, minimum=1)
+    seed = check_seed(seed)
     phi = _torch_act(activation)
     gen = torch.Generator().manual_seed(seed)
     # per network, two random orthonormal directions, then the input pair of length q0, correlation c0
-    qmat, rmat = torch.linalg.qr(torch.randn(n_networks, width, 2, generator=gen, dtype=torch.float64))
+    qmat, rmat = torch.linalg.qr(torch.randn(num_networks, width, 2, generator=gen, dtype=torch.float64))
     signs = torch.sign(torch.diagonal(rmat, dim1=-2, dim2=-1)).unsqueeze(-2)  # makes the directions uniform
     e = qmat * signs * math.sqrt(width)
     x1 = math.sqrt(q0) * e[..., 0]
@@ -137,21 +135,21 @@ def propagate(
     cs.append(c)
     for _ in range(depth):
         # float32 draws (4x faster to generate), float64 arithmetic
-        w = torch.randn(n_networks, width, width, generator=gen).double() * (sw / math.sqrt(width))
-        b = torch.randn(n_networks, width, 1, generator=gen, dtype=torch.float64) * sb
+        w = torch.randn(num_networks, width, width, generator=gen).double() * (sw / math.sqrt(width))
+        b = torch.randn(num_networks, width, 1, generator=gen, dtype=torch.float64) * sb
         h = torch.bmm(w, phi(h)) + b
         q, c = measure(h)
         qs.append(q)
         cs.append(c)
-    return KernelFlow(torch.stack(qs, 1).numpy(), torch.stack(cs, 1).numpy())
+    return KernelFlow(q=torch.stack(qs, 1).numpy(), c=torch.stack(cs, 1).numpy())
 
 
 class ParallelMLP(nn.Module):
-    """``n_models`` independent deep MLPs evaluated in one batched pass (chapter 5).
+    """``num_models`` independent deep MLPs evaluated in one batched pass (chapter 5).
 
     Model ``m`` has ``depth`` hidden layers of ``width`` units, weights ``N(0, sigma_w[m]^2 / fan_in)``,
     biases ``N(0, sigma_b^2)`` and a linear read-out with ``sigma_w = 1``. Input ``(batch, in_dim)``
-    (shared by all models) or ``(n_models, batch, in_dim)``; output ``(n_models, batch, out_dim)``.
+    (shared by all models) or ``(num_models, batch, in_dim)``; output ``(num_models, batch, out_dim)``.
     Parameters of different models never mix, so summing the models' losses trains each one
     exactly as if alone (for SGD and Adam alike).
     """
@@ -169,15 +167,15 @@ class ParallelMLP(nn.Module):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        sws = np.atleast_1d(np.asarray(sigma_w, dtype=float))
-        if sws.ndim != 1 or sws.size == 0 or not np.all(np.isfinite(sws)) or np.any(sws < 0):
-            raise ValueError(f"sigma_w must be a non-empty 1-D sequence of finite values >= 0, got {sigma_w!r}")
+        sws = np.atleast_1d(check_array("sigma_w", sigma_w, nonnegative=True))
+        if sws.ndim != 1 or sws.size == 0:
+            raise ValueError(f"sigma_w must be a number or a non-empty 1-D sequence of them, got shape {sws.shape}")
         in_dim = check_int("in_dim", in_dim, minimum=1)
         width = check_int("width", width, minimum=1)
         depth = check_int("depth", depth, minimum=1)
         out_dim = check_int("out_dim", out_dim, minimum=1)
         sb = check_real("sigma_b", sigma_b, nonnegative=True)
-        seed = check_int("seed", seed, minimum=0)
+        seed = check_seed(seed)
         self.phi = _torch_act(activation)
         gen = torch.Generator().manual_seed(seed)
         m = sws.size
@@ -185,15 +183,15 @@ class ParallelMLP(nn.Module):
         dims = [in_dim] + [width] * depth
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+        for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
             w = torch.randn(m, fan_in, fan_out, generator=gen) * scale / math.sqrt(fan_in)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(torch.randn(m, 1, fan_out, generator=gen) * sb))
         self.readout = nn.Parameter(torch.randn(m, width, out_dim, generator=gen) / math.sqrt(width))
-        self.n_models = m
+        self.num_models = m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.expand(self.n_models, *x.shape) if x.dim() == 2 else x
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+        h = x.expand(self.num_models, *x.shape) if x.dim() == 2 else x
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, self.phi(h) if layer > 0 else h, w)
         return torch.bmm(self.phi(h), self.readout)

@@ -105,8 +105,15 @@ def _row_height(ncols: int) -> float:
     return 4.0 if ncols == 1 else 3.2 if ncols == 2 else 2.6
 
 
-def panels(n: int, *, ncols: int = 2, width: float | None = None, height: float | None = None,
-           sharex: bool = False, sharey: bool = False) -> tuple[plt.Figure, list[plt.Axes]]:
+def panels(
+    n: int,
+    *,
+    ncols: int = 2,
+    width: float | None = None,
+    height: float | None = None,
+    sharex: bool = False,
+    sharey: bool = False,
+) -> tuple[plt.Figure, list[plt.Axes]]:
     """``n`` panels, ``ncols`` to a row (an odd last panel is centred); returns (fig, axes list).
 
     The layout for multi-panel figures: two panels per row rather than one long row, so that
@@ -126,7 +133,7 @@ def panels(n: int, *, ncols: int = 2, width: float | None = None, height: float 
         in_row = min(ncols, n - row * ncols)
         start = 2 * col + (ncols - in_row)
         share = {"sharex": axes[0] if sharex and axes else None, "sharey": axes[0] if sharey and axes else None}
-        axes.append(fig.add_subplot(grid[row, start:start + 2], **share))
+        axes.append(fig.add_subplot(grid[row, start : start + 2], **share))
     return fig, axes
 
 
@@ -179,7 +186,7 @@ def _data_points(ax: plt.Axes) -> np.ndarray:
         xy = xy[np.all(np.isfinite(xy), axis=1)]
         if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
             steps = np.maximum(2, (np.hypot(*np.diff(xy, axis=0).T) / 3).astype(int))
-            xy = np.concatenate([np.linspace(a, b, k) for a, b, k in zip(xy[:-1], xy[1:], steps)])
+            xy = np.concatenate([np.linspace(a, b, k) for a, b, k in zip(xy[:-1], xy[1:], steps, strict=True)])
         pts.append(xy)
     for coll in ax.collections:
         offsets = coll.get_offsets()
@@ -212,8 +219,17 @@ def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend
     renderer = fig.canvas.get_renderer()
     points = _data_points(ax)
     if not (ax.images or any(isinstance(c, mpl.collections.QuadMesh) for c in ax.collections)):
-        for where in ("best", "upper right", "upper left", "lower left", "lower right", "center right",
-                      "center left", "upper center", "lower center"):
+        for where in (
+            "best",
+            "upper right",
+            "upper left",
+            "lower left",
+            "lower right",
+            "center right",
+            "center left",
+            "upper center",
+            "lower center",
+        ):
             leg = ax.legend(loc=where, **kwargs)
             if not _covers_data(leg, points, renderer):
                 return leg

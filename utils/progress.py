@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 def enabled() -> bool:
@@ -18,7 +18,9 @@ def enabled() -> bool:
     return os.environ.get("PTDL_NO_PROGRESS", "0").lower() not in ("1", "true", "yes")
 
 
-def progress(iterable: Iterable[T], desc: str | None = None, total: int | None = None, **kwargs: Any) -> Iterator[T]:
+def progress(
+    iterable: Iterable[Item], desc: str | None = None, total: int | None = None, **kwargs: Any
+) -> Iterator[Item]:
     """Wrap ``iterable`` in a tqdm bar when bars are enabled; otherwise return it unchanged."""
     if not enabled():
         return iter(iterable)

@@ -7,13 +7,13 @@ Conventions: the reduced Ising Hamiltonian is ``-H / (k_B T) = K sum_<ij> s_i s_
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize
 
-from ._validate import check_array, check_int, check_real
-
+from ._validate import check_array, check_callable, check_int, check_real, float_or_array
 
 #: Exact critical coupling of the 2D square-lattice Ising model, ``sinh(2 K_c) = 1`` (Onsager).
 K_C_2D: float = float(np.log1p(np.sqrt(2.0)) / 2.0)
@@ -21,14 +21,12 @@ K_C_2D: float = float(np.log1p(np.sqrt(2.0)) / 2.0)
 NU_2D: float = 1.0
 
 
-def _as_array(name: str, value: Any, *, nonnegative: bool = False) -> np.ndarray:
-    """Validate a real, finite scalar or array argument, naming it in errors."""
-    return check_array(name, value, nonnegative=nonnegative, meaning="ferromagnetic coupling" if nonnegative else "")
-
-
-def _out(arr: np.ndarray, *like: Any) -> Any:
-    """A Python float when every input was a scalar, else an array."""
-    return float(arr) if all(np.ndim(x) == 0 for x in like) else np.asarray(arr, dtype=float)
+def _check_rescaling(b: Any) -> float:
+    """The length rescaling factor ``b > 1`` as a float."""
+    b = check_real("b", b, low=1.0)
+    if b == 1.0:
+        raise ValueError("b must be > 1 (the length rescaling factor), got 1.0")
+    return b
 
 
 def _logcosh(x: np.ndarray) -> np.ndarray:
@@ -45,12 +43,12 @@ def decimate_1d(K: Any, h: Any = 0.0) -> tuple[Any, Any]:
     ``h' = h + [ln cosh(2K + h) - ln cosh(2K - h)] / 2``, plus a constant per removed spin
     (:func:`decimation_constant_1d`). At ``h = 0`` this is ``tanh K' = tanh(K)^2``. Vectorised.
     """
-    K_arr = _as_array("K", K)
-    h_arr = _as_array("h", h)
+    K_arr = check_array("K", K)
+    h_arr = check_array("h", h)
     a, c, d = _logcosh(2 * K_arr + h_arr), _logcosh(2 * K_arr - h_arr), _logcosh(h_arr)
     K_new = (a + c - 2.0 * d) / 4.0
     h_new = h_arr + (a - c) / 2.0
-    return _out(K_new, K, h), _out(h_new, K, h)
+    return float_or_array(K_new, K, h), float_or_array(h_new, K, h)
 
 
 def decimation_constant_1d(K: Any, h: Any = 0.0) -> Any:
@@ -59,10 +57,10 @@ def decimation_constant_1d(K: Any, h: Any = 0.0) -> Any:
     ``e^{4 g} = 16 cosh(2K + h) cosh(2K - h) cosh(h)^2``, so that ``Z_{2N}(K, h) = e^{N g} Z_N(K', h')``
     for a periodic chain.
     """
-    K_arr = _as_array("K", K)
-    h_arr = _as_array("h", h)
+    K_arr = check_array("K", K)
+    h_arr = check_array("h", h)
     g = (np.log(16.0) + _logcosh(2 * K_arr + h_arr) + _logcosh(2 * K_arr - h_arr) + 2 * _logcosh(h_arr)) / 4.0
-    return _out(g, K, h)
+    return float_or_array(g, K, h)
 
 
 def _chain_bond(x: np.ndarray, b: float) -> np.ndarray:
@@ -85,12 +83,10 @@ def migdal_kadanoff(K: Any, b: float = 2, d: int = 2) -> Any:
     decimation. ``b`` is the (integer) rescaling factor; real ``b > 1`` is accepted as the usual
     continuation. ``K >= 0``, vectorised.
     """
-    K_arr = _as_array("K", K, nonnegative=True)
-    b = check_real("b", b, low=1.0)
-    if b == 1.0:
-        raise ValueError("b (rescaling factor) must be > 1, got 1.0")
+    K_arr = check_array("K", K, nonnegative=True, meaning="ferromagnetic coupling")
+    b = _check_rescaling(b)
     d = check_int("d", d, minimum=1)
-    return _out(_chain_bond(b ** (d - 1) * K_arr, b), K)
+    return float_or_array(_chain_bond(b ** (d - 1) * K_arr, b), K)
 
 
 def compounding_map(p: Any, b: float = 2) -> Any:
@@ -98,11 +94,9 @@ def compounding_map(p: Any, b: float = 2) -> Any:
 
     With ``p = tanh K`` this is the 1D Ising decimation ``tanh K' = tanh(K)^b``.
     """
-    p_arr = _as_array("p", p)
-    if np.any((p_arr < 0) | (p_arr > 1)):
-        raise ValueError(f"p (a success probability) must lie in [0, 1], got {p!r}")
+    p_arr = check_array("p", p, low=0.0, high=1.0, meaning="a success probability")
     b = check_real("b", b, low=1.0)
-    return _out(p_arr**b, p)
+    return float_or_array(p_arr**b, p)
 
 
 def fixed_point(
@@ -120,8 +114,7 @@ def fixed_point(
     result is accepted only if ``|f(x*) - x*| <= 1e-9 (1 + |x*|)``, else a ``RuntimeError`` says to
     pass a bracket.
     """
-    if not callable(f):
-        raise TypeError(f"f must be a callable map x -> f(x), got {type(f).__name__}")
+    check_callable("f", f, "a map x -> f(x)")
     x0 = check_real("x0", x0)
     tol = check_real("tol", tol, positive=True)
     maxiter = check_int("maxiter", maxiter, minimum=1)
@@ -130,7 +123,7 @@ def fixed_point(
         return float(f(x)) - x
 
     if bracket is not None:
-        if len(bracket) != 2:
+        if not isinstance(bracket, (tuple, list)) or len(bracket) != 2:
             raise ValueError(f"bracket must be a pair (a, b), got {bracket!r}")
         a = check_real("bracket[0]", bracket[0])
         b = check_real("bracket[1]", bracket[1])
@@ -160,7 +153,8 @@ def fixed_point(
     return x
 
 
-class Linearization(NamedTuple):
+@dataclass(frozen=True)
+class Linearization:
     """The linearized RG map at a fixed point: ``f(x* + dx) ~ x* + eigenvalue * dx``."""
 
     x_star: float
@@ -175,17 +169,15 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
     The derivative is a fourth-order central difference with spacing ``step`` (error ~ ``step^4``).
     ``nu = ln b / ln Lambda`` is the exponent of the correlation length, ``xi ~ |x - x*|^(-nu)``.
     """
-    if not callable(f):
-        raise TypeError(f"f must be a callable map x -> f(x), got {type(f).__name__}")
+    check_callable("f", f, "a map x -> f(x)")
     x_star = check_real("x_star", x_star)
-    b = check_real("b", b, low=1.0)
-    if b == 1.0:
-        raise ValueError("b (rescaling factor) must be > 1, got 1.0")
-    step = check_real("step", step, positive=True)
-    hs = step
-    lam = (-float(f(x_star + 2 * hs)) + 8 * float(f(x_star + hs)) - 8 * float(f(x_star - hs)) + float(f(x_star - 2 * hs))) / (12 * hs)
+    b = _check_rescaling(b)
+    h = check_real("step", step, positive=True)
+    lam = (
+        -float(f(x_star + 2 * h)) + 8 * float(f(x_star + h)) - 8 * float(f(x_star - h)) + float(f(x_star - 2 * h))
+    ) / (12 * h)
     if not np.isfinite(lam) or lam <= 0:
-        raise ValueError(f"the map's derivative at x_star = {x_star} is {lam}; need a positive, finite slope")
+        raise ValueError(f"f must have a positive, finite slope at x_star = {x_star}, got f'(x_star) = {lam}")
     y = float(np.log(lam) / np.log(b))
     nu = 1.0 / y if y != 0 else float("inf")
-    return Linearization(x_star, lam, y, nu)
+    return Linearization(x_star=x_star, eigenvalue=lam, y=y, nu=nu)

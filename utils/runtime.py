@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import os
 import random
+import re
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import check_int, check_seed
+
+#: Device names accepted from the environment variable ``PTDL_DEVICE``.
+DEVICE_PATTERN = r"cpu|cuda(:\d+)?|mps"
 
 
 def set_seed(seed: int) -> np.random.Generator:
-    """Seed Python's, NumPy's and (if loaded) torch's global RNGs; return a fresh NumPy Generator."""
-    seed = check_int("seed", seed, minimum=0)
+    """Seed Python's, NumPy's and (if installed) torch's global RNGs; return a fresh NumPy Generator.
+
+    ``seed`` is an integer in ``[0, 2**32 - 1]``.
+    """
+    seed = check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed)  # noqa: NPY002  (the legacy global RNG is what it seeds)
     try:
         import torch
     except ImportError:  # torch is optional for the non-neural chapters
@@ -25,9 +32,16 @@ def set_seed(seed: int) -> np.random.Generator:
 
 
 def get_device(prefer_gpu: bool = True) -> str:
-    """Return ``"cuda"`` if a GPU is present and ``prefer_gpu``, else ``"cpu"`` (the course's target)."""
-    if os.environ.get("PTDL_DEVICE"):
-        return os.environ["PTDL_DEVICE"]
+    """Return ``"cuda"`` if a GPU is present and ``prefer_gpu``, else ``"cpu"`` (the course's target).
+
+    The environment variable ``PTDL_DEVICE`` (``cpu``, ``cuda``, ``cuda:N`` or ``mps``) overrides
+    the choice, e.g. ``PTDL_DEVICE=cpu`` to keep a GPU machine on the CPU numbers of the book.
+    """
+    override = os.environ.get("PTDL_DEVICE", "").strip()
+    if override:
+        if not re.fullmatch(DEVICE_PATTERN, override):
+            raise ValueError(f"PTDL_DEVICE must be cpu, cuda, cuda:N or mps, got {override!r}")
+        return override
     try:
         import torch
     except ImportError:

@@ -16,7 +16,7 @@ a deterministic layer-to-layer map (Poole et al. 2016; Schoenholz et al. 2017):
 * depth scales ``xi_q = -1/ln(chi_parallel)`` and ``xi_c = -1/ln(chi_c)``.
 
 Expectations use Gauss-Hermite quadrature (1-D for the length map, 2-D for the correlation
-map). For tanh its error grows with ``q`` (the integrand saturates over a scale ``1/sqrt(q)``):
+map; in :mod:`utils._activations`, with the activations known by name). For tanh its error grows with ``q`` (the integrand saturates over a scale ``1/sqrt(q)``):
 below about ``1e-8`` for ``q <= 4`` and ``1e-6`` for ``q <= 8`` (the phase diagram's range),
 about ``1e-3`` by ``q = 30``. ``"relu"`` and ``"linear"`` use closed forms (the arc-cosine kernel for ReLU).
 
@@ -32,179 +32,68 @@ initialization) every ``q`` is a fixed point (marginal) and it returns ``nan``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, Union
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
 
-from ._validate import check_choice, check_int, check_real
+from ._activations import ACTIVATIONS, ActivationLike, expect, expect2, resolve
+from ._validate import check_array, check_int, check_real, float_or_array
 
-#: The activations known by name.
-ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "erf", "linear")
+__all__ = [
+    "ACTIVATIONS",
+    "DepthScales",
+    "KernelFlow",
+    "chi",
+    "chi_c",
+    "chi_parallel",
+    "correlation_fixed_point",
+    "correlation_map",
+    "critical_sigma_w",
+    "depth_scales",
+    "kernel_fixed_point",
+    "kernel_flow",
+    "length_map",
+    "relu_length_fluctuations",
+    "relu_log_length_variance",
+]
 
-#: Quadrature nodes (per dimension) used by the 1-D and 2-D Gauss-Hermite rules.
-N_NODES_1D = 201
-N_NODES_2D = 101
 
-ActivationLike = Union[str, Callable[[np.ndarray], np.ndarray]]
-
-
-class KernelFlow(NamedTuple):
+@dataclass(frozen=True)
+class KernelFlow:
     """Lengths ``q[..., l]`` and correlations ``c[..., l]`` for layers ``l = 0..depth``."""
 
     q: np.ndarray
     c: np.ndarray
 
 
-class DepthScales(NamedTuple):
+@dataclass(frozen=True)
+class DepthScales:
     """Depth scales (in layers) over which lengths and correlations approach their fixed points."""
 
     xi_q: float
     xi_c: float
 
 
-@dataclass(frozen=True)
-class _Act:
-    name: str
-    phi: Callable[[np.ndarray], np.ndarray]
-    dphi: Callable[[np.ndarray], np.ndarray]
-    d2phi: Callable[[np.ndarray], np.ndarray]
-    homogeneous: float | None = None  # E[phi(z)^2] for positively homogeneous phi (relu, linear)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return erf(x)
-
-
-_NAMED: dict[str, _Act] = {
-    "tanh": _Act(
-        "tanh",
-        np.tanh,
-        lambda x: 1.0 - np.tanh(x) ** 2,
-        lambda x: -2.0 * np.tanh(x) * (1.0 - np.tanh(x) ** 2),
-    ),
-    "erf": _Act(
-        "erf",
-        _erf,
-        lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-(x**2)),
-        lambda x: -4.0 * x / math.sqrt(math.pi) * np.exp(-(x**2)),
-    ),
-    "relu": _Act(
-        "relu",
-        lambda x: np.maximum(x, 0.0),
-        lambda x: (np.asarray(x) > 0).astype(float),
-        lambda x: np.zeros_like(np.asarray(x, dtype=float)),
-        homogeneous=0.5,
-    ),
-    "linear": _Act(
-        "linear",
-        lambda x: np.asarray(x, dtype=float),
-        lambda x: np.ones_like(np.asarray(x, dtype=float)),
-        lambda x: np.zeros_like(np.asarray(x, dtype=float)),
-        homogeneous=1.0,
-    ),
-}
-
-_FD_STEP = 1e-4  # central-difference step for the derivatives of a callable activation
-
-
-def _activation(activation: ActivationLike) -> _Act:
-    """Resolve a name from :data:`ACTIVATIONS` or a vectorised callable (derivatives numerically)."""
-    if isinstance(activation, str):
-        check_choice("activation", activation, ACTIVATIONS)
-        return _NAMED[activation]
-    if callable(activation):
-        f = activation
-        h = _FD_STEP
-        return _Act(
-            getattr(f, "__name__", "callable"),
-            lambda x: np.asarray(f(x), dtype=float),
-            lambda x: (np.asarray(f(x + h), dtype=float) - np.asarray(f(x - h), dtype=float)) / (2 * h),
-            lambda x: (np.asarray(f(x + h), dtype=float) - 2 * np.asarray(f(x), dtype=float) + np.asarray(f(x - h), dtype=float)) / h**2,
-        )
-    raise TypeError(f"activation must be one of {ACTIVATIONS} or a callable, got {type(activation).__name__} ({activation!r})")
-
-
 def _check_sigmas(sigma_w: float, sigma_b: float) -> tuple[float, float]:
     return check_real("sigma_w", sigma_w, nonnegative=True), check_real("sigma_b", sigma_b, nonnegative=True)
-
-
-# ---- Gaussian expectations by Gauss-Hermite quadrature ------------------------------------
-
-_z1, _w1 = hermegauss(N_NODES_1D)
-_w1 = _w1 / math.sqrt(2 * math.pi)  # probabilists' rule: sum(w f(z)) = E[f(z)], z ~ N(0, 1)
-_z2, _w2 = hermegauss(N_NODES_2D)
-_w2 = _w2 / math.sqrt(2 * math.pi)
-_Z1, _Z2 = np.meshgrid(_z2, _z2, indexing="ij")
-_W2 = np.outer(_w2, _w2)
-
-
-def gaussian_expectation(f: Callable[[np.ndarray], np.ndarray], q: float) -> float:
-    """``E[f(sqrt(q) z)]`` for ``z ~ N(0, 1)`` by 1-D Gauss-Hermite quadrature (``q >= 0``)."""
-    q = check_real("q", q, nonnegative=True)
-    return float(np.sum(_w1 * f(math.sqrt(q) * _z1)))
-
-
-def _e1(f: Callable[[np.ndarray], np.ndarray], q: np.ndarray) -> np.ndarray:
-    """Vectorised ``E[f(sqrt(q) z)]`` over an array of ``q``."""
-    u = np.sqrt(q)[..., None] * _z1
-    return np.sum(_w1 * f(u), axis=-1)
-
-
-def _e2(f: Callable[[np.ndarray], np.ndarray], g: Callable[[np.ndarray], np.ndarray], q: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Vectorised ``E[f(u1) g(u2)]``, ``(u1, u2)`` Gaussian with variances ``q``, correlation ``c``."""
-    q, c = np.broadcast_arrays(np.asarray(q, float), np.asarray(c, float))
-    s = np.sqrt(q)[..., None, None]
-    cc = c[..., None, None]
-    u1 = s * _Z1
-    u2 = s * (cc * _Z1 + np.sqrt(np.clip(1.0 - cc**2, 0.0, None)) * _Z2)
-    return np.sum(_W2 * f(u1) * g(u2), axis=(-2, -1))
-
-
-def _as_out(x: np.ndarray, scalar: bool) -> float | np.ndarray:
-    return float(x) if scalar else x
-
-
-def _check_array(name: str, x: float | np.ndarray, low: float | None = None, high: float | None = None) -> tuple[np.ndarray, bool]:
-    scalar = np.ndim(x) == 0
-    if scalar and not isinstance(x, np.ndarray):
-        check_real(name, x, low=low, high=high)
-    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind not in "biuf"):
-        raise TypeError(f"{name} must be a real number or array of them, got {x!r}")
-    arr = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    if low is not None and np.any(arr < low):
-        raise ValueError(f"{name} must be >= {low}, got min {arr.min()}")
-    if high is not None and np.any(arr > high):
-        raise ValueError(f"{name} must be <= {high}, got max {arr.max()}")
-    return arr, scalar
 
 
 # ---- the maps --------------------------------------------------------------------------
 
 
-def length_map(q: float | np.ndarray, sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float | np.ndarray:
+def length_map(
+    q: float | np.ndarray, sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh"
+) -> float | np.ndarray:
     """One layer of the length map: ``q -> sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2`` (chapter 5)."""
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    qa, scalar = _check_array("q", q, low=0.0)
-    if act.homogeneous is not None:
-        out = sw**2 * act.homogeneous * qa + sb**2
+    act = resolve(activation)
+    qa = check_array("q", q, nonnegative=True)
+    if act.slope2 is not None:
+        out = sw**2 * act.slope2 * qa + sb**2
     else:
-        out = sw**2 * _e1(lambda u: act.phi(u) ** 2, qa) + sb**2
-    return _as_out(out, scalar)
-
-
-def _relu_corr(c: np.ndarray) -> np.ndarray:
-    """Arc-cosine kernel: ``E[relu(u1) relu(u2)] / q = (sqrt(1-c^2) + (pi - arccos c) c) / (2 pi)``."""
-    c = np.clip(c, -1.0, 1.0)
-    return (np.sqrt(1.0 - c**2) + (math.pi - np.arccos(c)) * c) / (2 * math.pi)
+        out = sw**2 * expect(lambda u: act.phi(u) ** 2, qa) + sb**2
+    return float_or_array(out, q)
 
 
 def correlation_map(
@@ -217,20 +106,18 @@ def correlation_map(
     al.'s map. ReLU uses the arc-cosine kernel in closed form.
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    ca, cs = _check_array("c", c, low=-1.0, high=1.0)
-    qa, qs = _check_array("q", q, low=0.0)
+    act = resolve(activation)
+    ca = check_array("c", c, low=-1.0, high=1.0)
+    qa = check_array("q", q, nonnegative=True)
     ca, qa = np.broadcast_arrays(ca, qa)
-    if act.name == "relu" and act.homogeneous is not None:
-        num = sw**2 * qa * _relu_corr(ca) + sb**2
-    elif act.name == "linear" and act.homogeneous is not None:
-        num = sw**2 * qa * ca + sb**2
+    if act.kernel is not None:
+        num = sw**2 * qa * act.kernel(ca) + sb**2
     else:
-        num = sw**2 * _e2(act.phi, act.phi, qa, ca) + sb**2
+        num = sw**2 * expect2(act.phi, act.phi, qa, ca) + sb**2
     den = np.asarray(length_map(qa, sw, sb, activation))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
-    return _as_out(out, cs and qs)
+    return float_or_array(out, c, q)
 
 
 def kernel_flow(
@@ -241,13 +128,13 @@ def kernel_flow(
     c0 = check_real("c0", c0, low=-1.0, high=1.0)
     depth = check_int("depth", depth, minimum=0)
     _check_sigmas(sigma_w, sigma_b)
-    _activation(activation)
+    resolve(activation)
     q, c = np.empty(depth + 1), np.empty(depth + 1)
     q[0], c[0] = q0, c0
     for layer in range(depth):
         c[layer + 1] = correlation_map(c[layer], q[layer], sigma_w, sigma_b, activation)
         q[layer + 1] = length_map(q[layer], sigma_w, sigma_b, activation)
-    return KernelFlow(q, c)
+    return KernelFlow(q=q, c=c)
 
 
 # ---- fixed points, susceptibilities and depth scales ------------------------------------
@@ -263,9 +150,9 @@ def kernel_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLik
     is fixed). Raises ValueError if no finite fixed point is found for a callable activation.
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    if act.homogeneous is not None:
-        slope = act.homogeneous * sw**2
+    act = resolve(activation)
+    if act.slope2 is not None:
+        slope = act.slope2 * sw**2
         if abs(slope - 1.0) < 1e-12:  # marginal (round-off in sqrt(2)**2 included)
             return math.nan if sb == 0.0 else math.inf
         if slope < 1.0:
@@ -273,7 +160,7 @@ def kernel_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLik
         return math.inf
 
     def f(q: float) -> float:
-        return float(sw**2 * _e1(lambda u: act.phi(u) ** 2, np.asarray(q)) + sb**2) - q
+        return float(sw**2 * expect(lambda u: act.phi(u) ** 2, np.asarray(q)) + sb**2) - q
 
     lo = 0.0
     if f(0.0) <= 0.0:  # q = 0 is a fixed point (sigma_b = 0, phi(0) = 0): is it unstable?
@@ -299,11 +186,11 @@ def chi(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> 
     ``sigma_w^2 / 2`` whatever ``q`` is (also when ``q*`` is infinite).
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    if act.homogeneous is not None:
-        return sw**2 * (0.5 if act.name == "relu" else 1.0)
+    act = resolve(activation)
+    if act.slope2 is not None:
+        return sw**2 * act.slope2
     q = kernel_fixed_point(sw, sb, activation)
-    return float(sw**2 * _e1(lambda u: act.dphi(u) ** 2, np.asarray(q)))
+    return float(sw**2 * expect(lambda u: act.dphi(u) ** 2, np.asarray(q)))
 
 
 def chi_parallel(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
@@ -312,11 +199,11 @@ def chi_parallel(sigma_w: float, sigma_b: float, activation: ActivationLike = "t
     (Gaussian integration by parts gives ``d/dq E[phi(sqrt(q) z)^2]``.) For ReLU: ``sigma_w^2 / 2``.
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    if act.homogeneous is not None:
-        return sw**2 * act.homogeneous
+    act = resolve(activation)
+    if act.slope2 is not None:
+        return sw**2 * act.slope2
     q = kernel_fixed_point(sw, sb, activation)
-    return float(sw**2 * _e1(lambda u: act.dphi(u) ** 2 + act.phi(u) * act.d2phi(u), np.asarray(q)))
+    return float(sw**2 * expect(lambda u: act.dphi(u) ** 2 + act.phi(u) * act.d2phi(u), np.asarray(q)))
 
 
 def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
@@ -327,13 +214,13 @@ def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: Activati
     correlations approach 1 only polynomially in depth).
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
-    if act.homogeneous is not None or chi(sw, sb, activation) <= 1.0:
+    act = resolve(activation)
+    if act.slope2 is not None or chi(sw, sb, activation) <= 1.0:
         return 1.0
     q = kernel_fixed_point(sw, sb, activation)
 
     def f(c: float) -> float:
-        return float(correlation_map(c, q, sw, sb, act.phi)) - c
+        return float(correlation_map(c, q, sw, sb, activation)) - c
 
     f0 = f(0.0)
     if abs(f0) < 1e-13:
@@ -350,12 +237,12 @@ def chi_c(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -
     Equals ``chi_1`` in the ordered phase (``c* = 1``).
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    act = _activation(activation)
+    act = resolve(activation)
     c_star = correlation_fixed_point(sw, sb, activation)
-    if act.homogeneous is not None or c_star == 1.0:
+    if act.slope2 is not None or c_star == 1.0:
         return chi(sw, sb, activation)
     q = kernel_fixed_point(sw, sb, activation)
-    return float(sw**2 * _e2(act.dphi, act.dphi, np.asarray(q), np.asarray(c_star)))
+    return float(sw**2 * expect2(act.dphi, act.dphi, np.asarray(q), np.asarray(c_star)))
 
 
 def depth_scales(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> DepthScales:
@@ -366,7 +253,9 @@ def depth_scales(sigma_w: float, sigma_b: float, activation: ActivationLike = "t
             return math.inf
         return -1.0 / math.log(slope) if slope > 0.0 else 0.0
 
-    return DepthScales(xi(chi_parallel(sigma_w, sigma_b, activation)), xi(chi_c(sigma_w, sigma_b, activation)))
+    return DepthScales(
+        xi_q=xi(chi_parallel(sigma_w, sigma_b, activation)), xi_c=xi(chi_c(sigma_w, sigma_b, activation))
+    )
 
 
 def critical_sigma_w(sigma_b: float, activation: ActivationLike = "tanh") -> float:
@@ -376,9 +265,9 @@ def critical_sigma_w(sigma_b: float, activation: ActivationLike = "tanh") -> flo
     Raises ValueError if ``chi_1`` does not cross 1 for ``sigma_w`` in ``(0, 1000]``.
     """
     sb = check_real("sigma_b", sigma_b, nonnegative=True)
-    act = _activation(activation)
-    if act.homogeneous is not None:
-        return math.sqrt(1.0 / (0.5 if act.name == "relu" else 1.0))
+    act = resolve(activation)
+    if act.slope2 is not None:
+        return math.sqrt(1.0 / act.slope2)
 
     def f(sw: float) -> float:
         return chi(sw, sb, activation) - 1.0
@@ -403,10 +292,10 @@ def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.
     and the last layer's ``chi^2_N / N`` gives ``1 + 2/N``. About ``5 l / N`` for ``1 << l << N``.
     """
     width = check_int("width", width, minimum=1)
-    ls, scalar = _check_array("depth", depth, low=1.0)
+    ls = check_array("depth", depth, low=1.0)
     n = float(width)
     out = (1.0 + 3.0 / (n + 2.0)) * (1.0 + 5.0 / n) ** (ls - 1) * (1.0 + 2.0 / n) - 1.0
-    return _as_out(out, scalar)
+    return float_or_array(out, depth)
 
 
 def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.ndarray:
@@ -421,10 +310,10 @@ def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.
     from scipy.stats import binom
 
     width = check_int("width", width, minimum=2)
-    ls, scalar = _check_array("depth", depth, low=1.0)
+    ls = check_array("depth", depth, low=1.0)
     k = np.arange(1, width + 1)
     p = binom.pmf(k, width, 0.5)
     p = p / p.sum()
     psi = digamma(k / 2)
     v = float(np.sum(p * polygamma(1, k / 2)) + np.sum(p * psi**2) - np.sum(p * psi) ** 2)
-    return _as_out(ls * v, scalar)
+    return float_or_array(ls * v, depth)

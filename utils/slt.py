@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 
-from ._validate import check_int
+from ._validate import check_int, check_int_sequence
 
 __all__ = [
     "learning_coefficient_dln",
@@ -28,7 +28,7 @@ def learning_coefficient_regular(d: int) -> float:
 
 def learning_coefficient_normal_crossing(powers: Sequence[int]) -> float:
     """``K(w) = prod_j w_j^(2 k_j)`` with uniform prior has ``lambda = min_j 1 / (2 k_j)`` (chapter 8)."""
-    ks = [check_int("powers", k, minimum=0) for k in powers]
+    ks = check_int_sequence("powers", powers, minimum=0)
     if not any(ks):
         raise ValueError("powers must contain at least one positive power")
     return min(1 / (2 * k) for k in ks if k > 0)
@@ -64,9 +64,7 @@ def learning_coefficient_dln(widths: Sequence[int], rank: int) -> float:
     ``lambda = (r (H_1 + H_{L+1}) - r^2) / 2 + a (l - a) / (4 l) - l (l - 1) / 4 (sum_S M / l)^2
     + 1/2 sum_(i<j in S) M_i M_j`` with ``a = sum_S M - l (ceil(sum_S M / l) - 1)``.
     """
-    hs = [check_int("widths", w, minimum=1) for w in widths]
-    if len(hs) < 2:
-        raise ValueError(f"widths must list at least input and output widths, got {list(widths)}")
+    hs = check_int_sequence("widths", widths, minimum=1, min_length=2)
     r = check_int("rank", rank, minimum=0)
     if r > min(hs):
         raise ValueError(f"rank must be <= min(widths) = {min(hs)}, got {r}")

@@ -11,11 +11,19 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real
+from ._validate import (
+    check_callable,
+    check_choice,
+    check_data,
+    check_int,
+    check_module,
+    check_real,
+    check_seed,
+    eval_mode,
+)
 from .progress import progress as _progress
 
 Data = tuple[torch.Tensor, torch.Tensor]
@@ -25,7 +33,7 @@ Metric = Callable[[torch.Tensor, torch.Tensor], float]
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
-@dataclass
+@dataclass(frozen=True)
 class History:
     """What :func:`train` records.
 
@@ -45,23 +53,6 @@ class History:
             raise KeyError(f"no evaluation named {key!r}; recorded: {sorted(self.evals)}")
         return self.evals[key][-1]
 
-    def as_arrays(self) -> dict[str, np.ndarray]:
-        """All records as NumPy arrays (handy for plotting)."""
-        out = {"step": np.asarray(self.step), "loss": np.asarray(self.loss), "eval_step": np.asarray(self.eval_step)}
-        out.update({k: np.asarray(v) for k, v in self.evals.items()})
-        return out
-
-
-def _check_data(name: str, data: object) -> Data:
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise TypeError(f"{name} must be a tuple (x, y) of tensors, got {type(data).__name__}")
-    x, y = data
-    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
-        raise TypeError(f"{name} must hold torch tensors, got ({type(x).__name__}, {type(y).__name__})")
-    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(f"{name}: x and y must have the same, non-zero number of rows, got {x.shape[0]} and {y.shape[0]}")
-    return x, y
-
 
 def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
     if name == "sgd":
@@ -72,16 +63,16 @@ def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: LossFn, data: Data, metrics: Mapping[str, Metric] | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loss_fn: LossFn, data: Data, metrics: Mapping[str, Metric] | None = None
+) -> dict[str, float]:
     """Full-data loss and metrics of ``model`` on ``data`` (model put in eval mode, then restored)."""
-    x, y = _check_data("data", data)
-    was_training = model.training
-    model.eval()
-    out = model(x)
+    x, y = check_data("data", data)
+    with eval_mode(check_module("model", model)):
+        out = model(x)
     result = {"loss": float(loss_fn(out, y))}
     for name, fn in (metrics or {}).items():
         result[name] = float(fn(out, y))
-    model.train(was_training)
     return result
 
 
@@ -112,14 +103,18 @@ def train(
     loss and ``metrics`` are evaluated on each of ``eval_sets`` (default ``{"train": data}``).
     The model is trained in place; a non-finite loss stops training with an error.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    x, y = _check_data("data", data)
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn, "loss_fn(model(x), y)")
+    x, y = check_data("data", data)
     steps = check_int("steps", steps, minimum=1)
     lr = check_real("lr", lr, positive=True)
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     weight_decay = check_real("weight_decay", weight_decay, nonnegative=True)
     momentum = check_real("momentum", momentum, low=0.0, high=1.0)
+    if momentum and optimizer != "sgd":
+        raise ValueError(
+            f"momentum applies to optimizer='sgd' only, got optimizer={optimizer!r} with momentum={momentum}"
+        )
     n = x.shape[0]
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -129,10 +124,12 @@ def train(
         eval_every = check_int("eval_every", eval_every, minimum=1)
     if grad_clip is not None:
         grad_clip = check_real("grad_clip", grad_clip, positive=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
+    if lr_schedule is not None:
+        check_callable("lr_schedule", lr_schedule, "lr_schedule(step) -> factor")
     sets = dict(eval_sets) if eval_sets is not None else {"train": (x, y)}
     for name, d in sets.items():
-        _check_data(f"eval_sets[{name!r}]", d)
+        check_data(f"eval_sets[{name!r}]", d)
 
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay, momentum)
     gen = torch.Generator(device="cpu").manual_seed(seed)

@@ -25,17 +25,35 @@ from pybtex.style.template import field, href, join, optional, sentence
 
 #: TeX macros that may appear in titles, and the text they stand for.
 TEX_SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "lambda": "λ",
-    "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "sigma": "σ", "tau": "τ", "phi": "φ",
-    "chi": "χ", "omega": "ω", "infty": "∞", "times": "×", "le": "≤", "ge": "≥",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "chi": "χ",
+    "omega": "ω",
+    "infty": "∞",
+    "times": "×",
+    "le": "≤",
+    "ge": "≥",
 }
 _MATH = re.compile(r"\$([^$]*)\$")
 _TOKEN = re.compile(r"\\([A-Za-z]+)|([_^])(?:\{([^{}]*)\}|(.))|(.)", re.S)
 
 
 def _plain(text: str) -> str:
-    return "".join(TEX_SYMBOLS.get(m.group(1), "\\" + m.group(1)) if m.group(1) else m.group(0)
-                   for m in re.finditer(r"\\([A-Za-z]+)|.", text, re.S))
+    return "".join(
+        TEX_SYMBOLS.get(m.group(1), "\\" + m.group(1)) if m.group(1) else m.group(0)
+        for m in re.finditer(r"\\([A-Za-z]+)|.", text, re.S)
+    )
 
 
 def math_to_text(tex: str) -> Text:
@@ -105,15 +123,15 @@ class BookStyle(UnsrtStyle):
     default_label_style = AuthorYearLabelStyle
     default_sorting_style = "author_year_title"
 
-    def format_entry(self, label: str, entry: Entry, bib_data=None) -> FormattedEntry:  # noqa: ANN001
+    def format_entry(self, label: str, entry: Entry, bib_data=None) -> FormattedEntry:
         formatted = super().format_entry(label, entry, bib_data=bib_data)
         return FormattedEntry(formatted.key, detex(formatted.text), formatted.label)
 
-    def format_web_refs(self, e: Entry):  # noqa: ANN201
+    def format_web_refs(self, e: Entry):
         # A doi links to doi.org; a url (e.g. a free copy or the arXiv page) links as itself.
         return sentence[optional[self.format_doi(e)], optional[self.format_url(e)], optional[self.format_eprint(e)]]
 
-    def format_url(self, e: Entry):  # noqa: ANN201
+    def format_url(self, e: Entry):
         url = field("url", raw=True)
         return href(url)[join[field("url", raw=True, apply_func=_short_url)]]
 

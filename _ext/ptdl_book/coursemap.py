@@ -46,8 +46,14 @@ def parse(text: str, docnames: set[str]) -> tuple[dict[str, str], list[Chapter],
     data = yaml.safe_load(text)
     by_number = {chapter_number(d): d for d in docnames if chapter_number(d) is not None}
     chapters = [
-        Chapter(int(c["number"]), str(c["part"]), int(c["col"]), str(c["title"]),
-                tuple(int(n) for n in c.get("needs", [])), by_number.get(int(c["number"])))
+        Chapter(
+            int(c["number"]),
+            str(c["part"]),
+            int(c["col"]),
+            str(c["title"]),
+            tuple(int(n) for n in c.get("needs", [])),
+            by_number.get(int(c["number"])),
+        )
         for c in data["chapters"]
     ]
     numbers = {c.number for c in chapters}
@@ -96,24 +102,30 @@ def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) ->
     rows = {p: i for i, p in enumerate(parts)}
     pos = {c.number: (LEFT + c.col * COL_W, TOP + rows[c.part] * ROW_H) for c in chapters}
     height = TOP + len(parts) * ROW_H
-    out = [f'<svg class="ptdl-course-map wide" viewBox="0 0 {WIDTH} {height}" role="img" '
-           f'aria-labelledby="ptdl-map-title" xmlns="http://www.w3.org/2000/svg">',
-           '<title id="ptdl-map-title">Chapters of the course and the chapters each builds on</title>',
-           '<defs><marker id="ptdl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-           'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="edge-head"/>'
-           '</marker></defs>']
+    out = [
+        f'<svg class="ptdl-course-map wide" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="ptdl-map-title" xmlns="http://www.w3.org/2000/svg">',
+        '<title id="ptdl-map-title">Chapters of the course and the chapters each builds on</title>',
+        '<defs><marker id="ptdl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="edge-head"/>'
+        "</marker></defs>",
+    ]
     for part, i in rows.items():  # a band per part, its numeral in the margin
         y = TOP + i * ROW_H
-        out.append(f'<rect class="band" x="0" y="{y - 17}" width="{WIDTH}" height="{BOX_H + 34}" rx="6">'
-                   f'<title>Part {html.escape(part)}: {html.escape(parts[part])}</title></rect>')
+        out.append(
+            f'<rect class="band" x="0" y="{y - 17}" width="{WIDTH}" height="{BOX_H + 34}" rx="6">'
+            f"<title>Part {html.escape(part)}: {html.escape(parts[part])}</title></rect>"
+        )
         out.append(f'<text class="part" x="4" y="{y + BOX_H / 2 + 5}">{html.escape(part)}</text>')
     row_of = {c.number: rows[c.part] for c in chapters}
     col_of = {c.number: c.col for c in chapters}
     skip = 0
     for c in chapters:  # edges first, so that boxes sit on top of them
         for n in c.needs:
-            out.append(f'<path class="edge" d="{_edge(pos, row_of, col_of, n, c.number, skip)}" '
-                       'marker-end="url(#ptdl-arrow)"/>')
+            out.append(
+                f'<path class="edge" d="{_edge(pos, row_of, col_of, n, c.number, skip)}" '
+                'marker-end="url(#ptdl-arrow)"/>'
+            )
             skip += row_of[c.number] - row_of[n] > 1
     for c in chapters:
         x, y = pos[c.number]
@@ -141,10 +153,12 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
     order = sorted(chapters, key=lambda c: c.number)
     row = {c.number: i for i, c in enumerate(order)}
     height = 16 + len(order) * NARROW_ROW
-    out = [f'<svg class="ptdl-course-map narrow" viewBox="0 0 {NARROW_W} {height}" role="img" '
-           'aria-label="Chapters of the course and the chapters each builds on" xmlns="http://www.w3.org/2000/svg">',
-           '<defs><marker id="ptdl-arrow-n" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="edge-head"/></marker></defs>']
+    out = [
+        f'<svg class="ptdl-course-map narrow" viewBox="0 0 {NARROW_W} {height}" role="img" '
+        'aria-label="Chapters of the course and the chapters each builds on" xmlns="http://www.w3.org/2000/svg">',
+        '<defs><marker id="ptdl-arrow-n" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="edge-head"/></marker></defs>',
+    ]
     for part in parts:  # a band for each part's consecutive rows
         rows = [row[c.number] for c in order if c.part == part]
         if rows:
@@ -156,17 +170,23 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
         for n in c.needs:
             ya, yb = 8 + row[n] * NARROW_ROW + NARROW_ROW / 2, 8 + row[c.number] * NARROW_ROW + NARROW_ROW / 2
             reach = 12 + 10 * (row[c.number] - row[n])
-            out.append(f'<path class="edge" d="M{right},{ya - 4} C{right + reach},{ya - 4} {right + reach},{yb + 4} '
-                       f'{right + 2},{yb + 4}" marker-end="url(#ptdl-arrow-n)"/>')
+            out.append(
+                f'<path class="edge" d="M{right},{ya - 4} C{right + reach},{ya - 4} {right + reach},{yb + 4} '
+                f'{right + 2},{yb + 4}" marker-end="url(#ptdl-arrow-n)"/>'
+            )
     for c in order:
         y = 8 + row[c.number] * NARROW_ROW + 6
         status = "exists" if c.docname else "planned"
         text = f"{c.number}. {c.title}"
         lines = _wrap(text, 34)[:2]
-        box = [f'<rect class="box {status}" x="{NARROW_X}" y="{y}" width="{NARROW_BOX}" height="{NARROW_ROW - 12}" rx="8"/>']
+        box = [
+            f'<rect class="box {status}" x="{NARROW_X}" y="{y}" width="{NARROW_BOX}" height="{NARROW_ROW - 12}" rx="8"/>'
+        ]
         for k, line in enumerate(lines):
             ty = y + (NARROW_ROW - 12) / 2 + 5 - 8 * (len(lines) - 1) + 16 * k
-            box.append(f'<text class="title {status}" x="{NARROW_X + NARROW_BOX / 2}" y="{ty}">{html.escape(line)}</text>')
+            box.append(
+                f'<text class="title {status}" x="{NARROW_X + NARROW_BOX / 2}" y="{ty}">{html.escape(line)}</text>'
+            )
         if not c.docname:
             box.append(f'<text class="note" x="{NARROW_X + NARROW_BOX - 6}" y="{y + 11}">planned</text>')
         group = "".join(box)
@@ -180,8 +200,15 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
 def _link(chapter: Chapter, text: str) -> nodes.Node:
     if not chapter.docname:
         return nodes.inline("", text, classes=["ptdl-planned"])
-    return addnodes.pending_xref("", nodes.inline("", text), refdomain="std", reftype="doc",
-                                 reftarget="/" + chapter.docname, refexplicit=True, refwarn=True)
+    return addnodes.pending_xref(
+        "",
+        nodes.inline("", text),
+        refdomain="std",
+        reftype="doc",
+        reftarget="/" + chapter.docname,
+        refexplicit=True,
+        refwarn=True,
+    )
 
 
 class CourseMap(SphinxDirective):
@@ -193,8 +220,11 @@ class CourseMap(SphinxDirective):
         parts, chapters, paths = parse("\n".join(self.content), set(self.env.found_docs))
         builder = self.env.app.builder
         href = {c.number: builder.get_relative_uri(self.env.docname, c.docname) for c in chapters if c.docname}
-        figure = nodes.raw("", f'<div class="ptdl-course-map-wrap">{svg(parts, chapters, href)}'
-                               f'{svg_narrow(parts, chapters, href)}</div>', format="html")
+        figure = nodes.raw(
+            "",
+            f'<div class="ptdl-course-map-wrap">{svg(parts, chapters, href)}{svg_narrow(parts, chapters, href)}</div>',
+            format="html",
+        )
         by_number = {c.number: c for c in chapters}
         path_list = nodes.bullet_list()
         for path in paths:
@@ -226,9 +256,12 @@ class CourseMap(SphinxDirective):
                 needs += _link(by_number[n], str(n))
             if not c.needs:
                 needs += nodes.Text("—")
-            cells = [nodes.paragraph("", "", _link(c, f"{c.number}. {c.title}")),
-                     nodes.paragraph("", f"{c.part}. {parts[c.part]}"),
-                     needs, nodes.paragraph("", "available" if c.docname else "planned")]
+            cells = [
+                nodes.paragraph("", "", _link(c, f"{c.number}. {c.title}")),
+                nodes.paragraph("", f"{c.part}. {parts[c.part]}"),
+                needs,
+                nodes.paragraph("", "available" if c.docname else "planned"),
+            ]
             body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
         return table
 

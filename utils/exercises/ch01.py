@@ -20,9 +20,15 @@ def check_threshold(fn: Callable[[int], float], *, rtol: float = 1e-9) -> CheckR
             return failed
         want = 0.5 ** (1.0 / L)
         if not np.isclose(got, want, rtol=rtol, atol=0.0):
-            hint = " (that is 1 - 0.5/L, the first-order approximation: solve p**L = 0.5 exactly)" if np.isclose(got, 1 - 0.5 / L) else ""
+            hint = (
+                " (that is 1 - 0.5/L, the first-order approximation: solve p**L = 0.5 exactly)"
+                if np.isclose(got, 1 - 0.5 / L)
+                else ""
+            )
             return CheckResult(False, f"p_half({L}) returned {got:.6g}, but p**{L} = 0.5 needs p = {want:.6g}{hint}.")
-    return CheckResult(True, f"p_half(L) = 0.5**(1/L) for L in {list(THRESHOLD_LENGTHS)}; p_half(20) = {0.5 ** (1 / 20):.4f}.")
+    return CheckResult(
+        True, f"p_half(L) = 0.5**(1/L) for L in {list(THRESHOLD_LENGTHS)}; p_half(20) = {0.5 ** (1 / 20):.4f}."
+    )
 
 
 def _independent_exact_match(acc: np.ndarray) -> float:
@@ -42,5 +48,7 @@ def check_independent_exact_match(fn: Callable[[np.ndarray], float], *, rtol: fl
             hint = ""
             if np.isclose(got, float(np.mean(acc)) ** acc.size):
                 hint = " (that is mean(acc)**T: use each position's own accuracy)"
-            return CheckResult(False, f"for acc = {np.round(acc, 3).tolist()} you returned {got:.6g}, expected {want:.6g}{hint}.")
+            return CheckResult(
+                False, f"for acc = {np.round(acc, 3).tolist()} you returned {got:.6g}, expected {want:.6g}{hint}."
+            )
     return CheckResult(True, "the independent-error prediction is the product of the per-position accuracies.")

@@ -30,4 +30,6 @@ def check_extinction_probability(fn: Callable[[float], float]) -> CheckResult:
             elif m < 1:
                 hint = " Below m = 1 the iteration converges slowly: iterate until the change is below 1e-12."
             return CheckResult(False, f"my_extinction({m}) = {q:.8f}, expected {exact:.8f}.{hint}")
-    return CheckResult(True, f"your extinction probabilities match the exact ones at m = {', '.join(map(str, CHECK_M))}.")
+    return CheckResult(
+        True, f"your extinction probabilities match the exact ones at m = {', '.join(map(str, CHECK_M))}."
+    )

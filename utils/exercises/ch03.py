@@ -46,8 +46,13 @@ def check_energy_per_spin(fn: Callable[[np.ndarray], float]) -> CheckResult:
                 hint = " Did you count every bond twice? Sum over right and down neighbours only."
             elif np.isclose(value, -exact):
                 hint = " Check the sign: E = -J sum s_i s_j."
-            return CheckResult(False, f"for the {name} the energy per spin is {exact:.4f}, you returned {value:.4f}.{hint}")
-    return CheckResult(True, f"your energy per spin matches all {len(cases)} configurations (e.g. -2 for all up, +2 for a checkerboard).")
+            return CheckResult(
+                False, f"for the {name} the energy per spin is {exact:.4f}, you returned {value:.4f}.{hint}"
+            )
+    return CheckResult(
+        True,
+        f"your energy per spin matches all {len(cases)} configurations (e.g. -2 for all up, +2 for a checkerboard).",
+    )
 
 
 def check_binder_cumulant(fn: Callable[[np.ndarray], float]) -> CheckResult:

@@ -30,10 +30,16 @@ def check_sgld_step(fn: Callable[..., torch.Tensor]) -> CheckResult:
         if not isinstance(out, torch.Tensor) or out.shape != want.shape:
             return CheckResult(False, f"return a tensor of shape {tuple(want.shape)}, got {type(out).__name__}.")
         if not torch.allclose(out.double(), want, rtol=1e-6, atol=1e-9):
-            hint = " (the noise is scaled by sqrt(step_size), not step_size)" if torch.allclose(
-                out.double(), want - (math.sqrt(eps) - eps) * noise) else ""
-            return CheckResult(False, f"wrong update at step_size={eps}, nbeta={nbeta}, localization={gamma}{hint}: "
-                                      "w - eps/2 (nbeta grad + localization (w - w*)) + sqrt(eps) noise.")
+            hint = (
+                " (the noise is scaled by sqrt(step_size), not step_size)"
+                if torch.allclose(out.double(), want - (math.sqrt(eps) - eps) * noise)
+                else ""
+            )
+            return CheckResult(
+                False,
+                f"wrong update at step_size={eps}, nbeta={nbeta}, localization={gamma}{hint}: "
+                "w - eps/2 (nbeta grad + localization (w - w*)) + sqrt(eps) noise.",
+            )
     return CheckResult(True, "your SGLD step matches the reference on all test cases.")
 
 
