@@ -256,3 +256,20 @@ def test_colour_helpers() -> None:
     seq = plotting.sequential(5)
     assert len(seq) == 5 and all(len(c) == 4 for c in seq)
     assert seq[0] != seq[-1]
+
+
+def test_legends_below_neighbouring_panels_do_not_overlap() -> None:
+    fig, axes = plotting.subplots(2, 2)
+    x = np.linspace(-1, 1, 200)
+    for ax in axes.ravel():  # curves through every corner: each legend goes below its panel
+        for k in range(3):
+            ax.plot(x, (k + 1) * x**2, label=f"entry {k}")
+        ax.plot(x, 3 * (1 - x**2), label="a longer entry")
+        plotting.legend(ax)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_legend().get_window_extent(renderer) for ax in axes.ravel()]
+    assert all(box.y1 < ax.get_window_extent(renderer).y0 for box, ax in zip(boxes, axes.ravel(), strict=True))
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (i, j)

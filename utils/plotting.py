@@ -203,6 +203,16 @@ def _covers_data(leg: mpl.legend.Legend, points: np.ndarray, renderer: Any) -> b
     return bool(inside.any())
 
 
+def _slot_width(ax: plt.Axes) -> float:
+    """Width in pixels of the grid column(s) that ``ax`` occupies (the figure's for a lone axes)."""
+    width = ax.figure.bbox.width
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    if spec is None:
+        return width
+    cols = spec.colspan
+    return width * (cols.stop - cols.start) / spec.get_gridspec().ncols
+
+
 def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend.Legend | None:
     """Add a legend that covers no data: the best free corner, else below the axes.
 
@@ -237,7 +247,7 @@ def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend
     below = ax.get_tightbbox(renderer)
     drop = (ax.get_window_extent(renderer).y0 - below.y0) / fig.dpi + 0.08  # inches
     offset = ax.transAxes + ScaledTranslation(0, -drop, fig.dpi_scale_trans)
-    room = fig.bbox.width - 2 * fig.dpi * 0.05
+    room = _slot_width(ax) - 2 * fig.dpi * 0.05  # its own column of the grid, not its neighbours'
     for ncol in range(kwargs.pop("ncol", min(len(handles), 3)), 0, -1):
         leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=offset, ncol=ncol, **kwargs)
         if leg.get_window_extent(renderer).width <= room:
