@@ -30,7 +30,7 @@ from ._validate import check_int, check_real
 #: with the 0.1-inch margin that Jupyter adds on each side when it crops a figure.
 MAX_WIDTH: float = 6.6
 _COLUMN_PX = 688  # the book's text column at a 1280 px window (tests/check_pages.py measures it)
-#: Screen pixels per inch of a figure in the book (fonts: 10 pt is 13.9 px, 10.4 CSS pt).
+#: Screen pixels per inch of a figure in the book; at this density 10 pt is 13.9 px (10.4 CSS pt).
 DPI: int = 100
 #: Smallest font size (points) the style uses anywhere.
 MIN_FONT_PT: float = 10.0
