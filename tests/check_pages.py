@@ -96,7 +96,9 @@ async () => {
   for (const img of article.querySelectorAll("img")) {
     if (!img.complete || img.naturalWidth === 0) { out.brokenImages.push(img.getAttribute("src")); continue; }
     if (!img.closest(".cell_output")) { continue; }
-    const drawn = parseFloat(img.getAttribute("width")) || img.naturalWidth;
+    // utils.plotting saves figures at twice the screen density (savefig.dpi = 2 * DPI, sharp on
+    // high-density screens): shown at half its pixel width, a figure is at full size
+    const drawn = parseFloat(img.getAttribute("width")) || img.naturalWidth / 2;
     if (img.clientWidth < 0.97 * drawn) {
       out.smallFigures.push({drawn: Math.round(drawn), shown: img.clientWidth,
                              scale: Math.round(100 * img.clientWidth / drawn) / 100});
