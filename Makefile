@@ -12,7 +12,7 @@ export MKL_NUM_THREADS ?= 1
 export PTDL_NO_PROGRESS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines
+.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines student answer-key grade
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every notebook)"
@@ -22,6 +22,9 @@ help:
 	@echo "make setup-cells  write _config.yml's repository URL into every notebook's setup cell"
 	@echo "make check-pages  screenshot every page (1280/420 px, light/dark) and check it"
 	@echo "make check-lines  list code and printed lines over 79 characters"
+	@echo "make student [TAG=...]  student copies (no solutions) in _build/student/chapters"
+	@echo "make answer-key         answer keys in _build/answer-key/chapters"
+	@echo "make grade SUBMISSIONS=\"a.ipynb b.ipynb\" GRADES=grades.csv  grade into a CSV"
 	@echo "make clean  remove the build and the virtual environment"
 
 # torch: pinning torch==2.13.0 is not enough on Linux, where PyPI's wheel is the multi-GB CUDA build.
@@ -90,6 +93,21 @@ check-lines: $(STAMP)
 # Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
 setup-cells: $(STAMP)
 	$(BIN)/python tests/setup_cell.py
+# Coursework (see instructors.md): TAG pins the Colab setup cell to a git tag; TIMEOUT is the
+# seconds one submission may run; JOBS grades that many submissions at once.
+GRADES  ?= grades.csv
+TIMEOUT ?= 300
+JOBS    ?= 1
+
+student: $(STAMP)
+	$(BIN)/python -m utils.coursework student$(if $(TAG), --tag $(TAG))
+
+answer-key: $(STAMP)
+	$(BIN)/python -m utils.coursework answer-key$(if $(TAG), --tag $(TAG))
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="a.ipynb b.ipynb" GRADES=grades.csv'; exit 2; }
+	$(BIN)/python -m utils.coursework grade $(SUBMISSIONS) --csv $(GRADES) --timeout $(TIMEOUT) --jobs $(JOBS)
 
 clean-book:
 	rm -rf _build

@@ -1,8 +1,12 @@
 """Benchmark: the course's ``utils.llc.estimate_llc`` vs devinterp 2.0.1 on the same LLC problem.
 
 Problem: a tanh MLP 16-128-4 (2,692 parameters) trained on a teacher task with n = 10,000
-samples; 4 chains x 500 draws, minibatch 256, the same step size, localization and nbeta,
-no burn-in, one draw per step (so both run 2,000 gradient steps), one torch thread.
+samples; 4 chains x (100 burn-in steps + 500 draws), minibatch 256, the same step size,
+localization and nbeta, one draw per step (so both run 2,400 gradient steps), one torch thread,
+three seeds each ("fast, no diagnostics" skips the full-batch losses behind R-hat). Both use plain SGLD (the course's minibatch default); the course side also
+computes its diagnostics (a full-batch loss every epoch for R-hat). The script asserts that the
+two estimates agree (within 4 standard errors of the difference of their means over seeds,
+or 5 %).
 
 devinterp 2.0.1 is installed into its own venv (``bench/.venv-devinterp``, git-ignored; torch
 2.13.0 CPU first, so devinterp's loose ``torch>=2.0.1`` pin is already met) and run there as a
@@ -27,7 +31,9 @@ Run: ``.venv/bin/python bench/llc_vs_devinterp.py`` (first run installs devinter
 from __future__ import annotations
 
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +48,8 @@ from utils.llc import estimate_llc  # noqa: E402
 
 VENV = ROOT / "bench" / ".venv-devinterp"
 N, D_IN, HIDDEN, D_OUT = 10_000, 16, 128, 4
-CHAINS, DRAWS, BATCH = 4, 500, 256
+CHAINS, DRAWS, BURNIN, BATCH = 4, 500, 100, 256
+SEEDS = (0, 1, 2)
 STEP_SIZE, LOCALIZATION = 1e-4, 100.0
 NBETA = N / torch.log(torch.tensor(float(N))).item()
 
@@ -86,17 +93,20 @@ ds = Dataset.from_dict({"input_ids": [[i, i] for i in range(len(x))]}).with_form
 def loss_fn(m, input_ids):
     idx = input_ids[:, 0]
     return ((m(x[idx]) - y[idx]) ** 2).mean(dim=1, keepdim=True)  # [batch, 1] "per-token" loss
-out = tempfile.mkdtemp() + "/samples.zarr"
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = llc(model, ds, {}, lr=%(STEP_SIZE)r, n_beta=%(NBETA)r, loss_fn=loss_fn, num_chains=%(CHAINS)d,
-              num_draws=%(DRAWS)d, batch_size=%(BATCH)d, num_burnin_steps=0, num_steps_bw_draws=1,
-              num_init_loss_batches=len(x) // %(BATCH)d, localization=%(LOCALIZATION)r, device="cpu",
-              output_path=out)
-    mean = float(res["llc_mean"]); t, c = time.perf_counter() - t0, time.process_time() - c0
-print(json.dumps({"time": t, "cpu": c, "llc": mean, "std": float(res["llc_std"]),
-                  "init_loss": float(res["init_loss"])}))
+rows = []
+for seed in %(SEEDS)r:
+    out = tempfile.mkdtemp() + "/samples.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = llc(model, ds, {}, lr=%(STEP_SIZE)r, n_beta=%(NBETA)r, loss_fn=loss_fn, num_chains=%(CHAINS)d,
+                  num_draws=%(DRAWS)d, batch_size=%(BATCH)d, num_burnin_steps=%(BURNIN)d, num_steps_bw_draws=1,
+                  num_init_loss_batches=len(x) // %(BATCH)d, localization=%(LOCALIZATION)r, device="cpu",
+                  output_path=out, init_seed=100 + seed)
+        mean = float(res["llc_mean"]); t, c = time.perf_counter() - t0, time.process_time() - c0
+    rows.append({"time": t, "cpu": c, "llc": mean, "std": float(res["llc_std"]),
+                 "init_loss": float(res["init_loss"])})
+print(json.dumps(rows))
 """
 
 
@@ -114,7 +124,9 @@ def ensure_venv() -> Path:
     return py
 
 
-def course_side(path: Path, threads: int, vectorize: bool | str) -> tuple[float, float, float, float]:
+def course_side(
+    path: Path, threads: int, vectorize: bool | str, seed: int, diagnostic_every: int | None = None
+) -> tuple[float, float, float, float]:
     torch.set_num_threads(threads)
     model, x, y = load_model(path)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -127,9 +139,11 @@ def course_side(path: Path, threads: int, vectorize: bool | str) -> tuple[float,
         nbeta=NBETA,
         num_chains=CHAINS,
         num_draws=DRAWS,
+        num_burnin=BURNIN,
         batch_size=BATCH,
-        seed=0,
+        seed=seed,
         vectorize=vectorize,
+        diagnostic_every=diagnostic_every,
     )
     return time.perf_counter() - t0, time.process_time() - c0, res.mean, res.std
 
@@ -137,7 +151,7 @@ def course_side(path: Path, threads: int, vectorize: bool | str) -> tuple[float,
 def main() -> None:
     import warnings
 
-    warnings.simplefilter("ignore")  # R-hat/negativity warnings are not the point here
+    warnings.simplefilter("ignore")  # convergence warnings are not the point here
     py = ensure_venv()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "problem.pt"
@@ -150,8 +164,10 @@ def main() -> None:
             NBETA=NBETA,
             CHAINS=CHAINS,
             DRAWS=DRAWS,
+            BURNIN=BURNIN,
             BATCH=BATCH,
             LOCALIZATION=LOCALIZATION,
+            SEEDS=SEEDS,
         )
         script = Path(tmp) / "devinterp_side.py"
         script.write_text(DEVINTERP_SIDE % params)
@@ -161,30 +177,40 @@ def main() -> None:
             raise RuntimeError(proc.stderr[-3000:])
         dv = json.loads(proc.stdout.strip().splitlines()[-1])
         print(
-            f"problem: tanh MLP {D_IN}-{HIDDEN}-{D_OUT} (2,692 params), n={N}, {CHAINS} chains x {DRAWS} draws, "
-            f"batch {BATCH}, step {STEP_SIZE}, localization {LOCALIZATION}, nbeta {NBETA:.1f}"
+            f"problem: tanh MLP {D_IN}-{HIDDEN}-{D_OUT} (2,692 params), n={N}, {CHAINS} chains x "
+            f"({BURNIN} + {DRAWS}) steps, batch {BATCH}, step {STEP_SIZE}, localization {LOCALIZATION}, "
+            f"nbeta {NBETA:.1f}, seeds {SEEDS}"
         )
-        rows = {}
-        labels = {"auto": "fast", True: "vmap", False: "loop"}
-        for threads, vec in ((1, "auto"), (1, True), (1, False), (2, "auto")):
-            rows[(threads, vec)] = course_side(path, threads, vec)
-            t, c, m, s = rows[(threads, vec)]
+        course = [course_side(path, 1, "auto", seed) for seed in SEEDS]
+        print(f"{'seed':>4}  {'course CPU s':>12} {'LLC':>14}  {'devinterp CPU s':>15} {'LLC':>14}  {'CPU ratio':>9}")
+        for seed, (_, c, m, s), d in zip(SEEDS, course, dv, strict=True):
             print(
-                f"course  {labels[vec]} {threads} thread(s): wall {t:7.2f} s  CPU {c:7.2f} s   LLC {m:7.2f} ± {s:.2f}"
+                f"{seed:>4}  {c:>12.2f} {m:>7.2f} ± {s:<5.2f}  {d['cpu']:>15.2f} {d['llc']:>7.2f} ± {d['std']:<5.2f}"
+                f"  {d['cpu'] / c:>8.1f}x"
             )
+        c_course = sum(r[1] for r in course)
+        c_dv = sum(d["cpu"] for d in dv)
+        t_course = sum(r[0] for r in course)
+        t_dv = sum(d["time"] for d in dv)
         print(
-            f"devinterp 2.0.1     1 thread : wall {dv['time']:7.2f} s  CPU {dv['cpu']:7.2f} s   "
-            f"LLC {dv['llc']:7.2f} ± {dv['std']:.2f}"
+            f"speed-up over {len(SEEDS)} seeds (devinterp / course, 1 thread): CPU {c_dv / c_course:.1f}x, wall {t_dv / t_course:.1f}x"
         )
-        t_course, c_course = rows[(1, "auto")][:2]
+        variants = ((1, "auto", "fast, no diagnostics", 10**9), (1, True, "vmap", None), (1, False, "loop", None))
+        for threads, vec, label, every in variants + ((2, "auto", "fast, 2 threads", None),):
+            t, c, m, s = course_side(path, threads, vec, SEEDS[0], every)
+            print(f"course {label:<16}: CPU {c:7.2f} s  wall {t:7.2f} s  LLC {m:7.2f} ± {s:.2f}  (seed {SEEDS[0]})")
+        m_c = [r[2] for r in course]
+        m_d = [d["llc"] for d in dv]
+        se = math.sqrt(
+            (statistics.pvariance(m_c) + statistics.pvariance(m_d)) / len(SEEDS)
+            + sum(r[3] ** 2 for r in course) / (CHAINS * len(SEEDS) ** 2)
+            + sum(d["std"] ** 2 for d in dv) / (CHAINS * len(SEEDS) ** 2)
+        )
+        diff = statistics.mean(m_c) - statistics.mean(m_d)
         print(
-            f"speed-up (devinterp / course default, 1 thread): wall {dv['time'] / t_course:.1f}x, "
-            f"CPU {dv['cpu'] / c_course:.1f}x"
+            f"mean over seeds: course {statistics.mean(m_c):.2f}, devinterp {statistics.mean(m_d):.2f}, difference {diff:+.2f} (se {se:.2f})"
         )
-        print(
-            f"1 thread: fast path vs vmap {rows[(1, True)][0] / t_course:.2f}x, vs loop "
-            f"{rows[(1, False)][0] / t_course:.2f}x"
-        )
+        assert abs(diff) < max(4 * se, 0.05 * abs(statistics.mean(m_d))), "the two estimators disagree"
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ def test_no_raw_tex_reaches_the_reader(formatted) -> None:
 def test_math_in_titles_becomes_sub_and_superscripts() -> None:
     assert bibstyle.math_to_text(r"T_c").render_as("html") == "T<sub>c</sub>"
     assert bibstyle.math_to_text(r"x^{2} \nu").render_as("html") == "x<sup>2</sup> ν"
+    assert bibstyle.math_to_text(r"\widehat{R} \hat x").render_as("html") == "R\u0302 x\u0302"
 
 
 def test_every_doi_and_url_is_a_link(formatted) -> None:

@@ -156,3 +156,123 @@ def test_simulation_is_seeded_and_capped() -> None:
 def test_bad_input(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+# --- avalanches (total progeny) and increasing returns ---------------------------------------
+
+
+def test_total_progeny_pmf_small_sizes_by_hand() -> None:
+    # enumerate the trees: S = 1 (no child), 2 (one childless child), 3 (two childless children, or a chain)
+    for m in (0.4, 1.0, 2.3):
+        e = np.exp(-m)
+        p1, p2, p3 = br.total_progeny_pmf([1, 2, 3], m)
+        assert p1 == pytest.approx(e, rel=1e-14)
+        assert p2 == pytest.approx(m * e * e, rel=1e-14)
+        assert p3 == pytest.approx(m**2 / 2 * e**3 + (m * e) * (m * e) * e, rel=1e-13)
+
+
+@pytest.mark.parametrize("m", [0.3, 0.8, 1.5, 2.5])
+def test_total_progeny_pmf_normalisation_and_mean(m: float) -> None:
+    s = np.arange(1, 200_001)
+    p = br.total_progeny_pmf(s, m)
+    # finite cascades have total probability q (1 for m <= 1); sub-critical mean size 1 / (1 - m)
+    assert p.sum() == pytest.approx(br.extinction_probability(m), rel=1e-12)
+    if m < 1:
+        assert (s * p).sum() == pytest.approx(1 / (1 - m), rel=1e-12)
+
+
+def test_total_progeny_critical_power_law_and_cutoff() -> None:
+    # m = 1: P(s) s^{3/2} sqrt(2 pi) = 1 - 1/(12 s) + ... (Stirling)
+    s = np.array([1e3, 1e5])
+    assert np.sqrt(2 * np.pi) * s**1.5 * br.total_progeny_pmf(s, 1.0) == pytest.approx(1 - 1 / (12 * s), rel=1e-8)
+    # m != 1: s^{3/2} P(s) e^{s / s_xi} tends to a constant (the naive 2 / (1 - m)^2 misses by 0.36 here)
+    for m in (0.9, 1.1):
+        s_xi = br.avalanche_cutoff(m)
+        g = [np.log(br.total_progeny_pmf(x, m)) + 1.5 * np.log(x) + x / s_xi for x in (1000.0, 2000.0)]
+        assert abs(g[0] - g[1]) < 1e-4
+    assert br.avalanche_cutoff(0.9) == pytest.approx(1 / (0.9 - 1 - np.log(0.9)), rel=1e-12)
+    assert br.avalanche_cutoff(1 - 1e-6) == pytest.approx(2e12 / (1 + 2e-6 / 3), rel=1e-9)
+    assert br.avalanche_cutoff(1.0) == np.inf
+
+
+def test_simulated_avalanches_follow_the_borel_law() -> None:
+    m, n, cap = 0.95, 40_000, 500
+    sizes = br.simulate_total_progeny(m, n, cap=cap, seed=4)
+    assert sizes.shape == (n,) and sizes.min() >= 1 and sizes.max() <= cap
+    exact = br.total_progeny_pmf(np.arange(1, cap), m)
+    for s in (1, 2, 3, 10):
+        frac = np.mean(sizes == s)
+        se = np.sqrt(exact[s - 1] * (1 - exact[s - 1]) / n)
+        assert abs(frac - exact[s - 1]) < 5 * se
+    tail = 1 - exact.sum()  # P(S >= cap)
+    assert abs(np.mean(sizes == cap) - tail) < 5 * np.sqrt(tail * (1 - tail) / n)
+    assert np.array_equal(sizes, br.simulate_total_progeny(m, n, cap=cap, seed=4))
+
+
+@pytest.mark.parametrize("a", [0.5, 1.0, 1.5, 2.0])
+def test_increasing_returns_solves_its_ode(a: float) -> None:
+    from scipy.integrate import solve_ivp
+
+    rate, x0 = 0.7, 1.3
+    t_end = 0.9 * min(br.blowup_time(a, rate=rate, x0=x0), 3.0)
+    t = np.linspace(0, t_end, 7)
+    sol = solve_ivp(lambda _, x: rate * x**a, (0, t_end), [x0], t_eval=t, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(br.increasing_returns(t, a, rate=rate, x0=x0), sol.y[0], rtol=1e-8)
+
+
+def test_blowup_time() -> None:
+    # dx/dt = x^2, x(0) = 1: x = 1 / (1 - t), blows up at t = 1
+    assert br.blowup_time(2.0) == 1.0 and br.blowup_time(1.0) == np.inf
+    assert br.increasing_returns(0.5, 2.0) == pytest.approx(2.0, rel=1e-15)
+    assert br.increasing_returns(1.0, 2.0) == np.inf and br.increasing_returns(2.0, 2.0) == np.inf
+    assert br.blowup_time(1.5, rate=2.0, x0=4.0) == pytest.approx(1 / (2.0 * 0.5 * 2.0), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: br.total_progeny_pmf(0, 1.0), ValueError, r"^s must be >= 1"),
+        (lambda: br.total_progeny_pmf(2.5, 1.0), ValueError, r"^s must hold whole numbers"),
+        (lambda: br.total_progeny_pmf(2, 0.0), ValueError, r"^m must be > 0"),
+        (lambda: br.avalanche_cutoff(-1.0), ValueError, r"^m must be > 0"),
+        (lambda: br.simulate_total_progeny(1.0, 0), ValueError, r"^num_runs must be >= 1"),
+        (lambda: br.simulate_total_progeny(1.0, 10, cap=0), ValueError, r"^cap must be >= 1"),
+        (lambda: br.simulate_total_progeny(1.0, 10, seed=-2), ValueError, r"^seed must be >= 0"),
+        (lambda: br.increasing_returns(-1.0, 2.0), ValueError, r"^t must be >= 0"),
+        (lambda: br.increasing_returns(1.0, 2.0, rate=0), ValueError, r"^rate must be > 0"),
+        (lambda: br.blowup_time(2.0, x0=-1.0), ValueError, r"^x0 must be > 0"),
+        (lambda: br.blowup_time("2"), TypeError, r"^exponent must be a real number"),
+    ],
+)
+def test_bad_input_avalanches(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_chapter2_claims() -> None:
+    """The numbers chapter 2 states, computed with the chapter's calls and seeds."""
+    assert round(100 * br.survival_probability(1.1), 1) == 17.6  # "only 17.6 % run away at m = 1.1"
+    eps = np.logspace(-6, -1, 11)  # fitted beta on the exact curve
+    beta_fit = np.polyfit(np.log(eps[:6]), np.log(br.survival_probability(1 + eps[:6])), 1)[0]
+    assert abs(beta_fit - 1) < 1e-4
+    # the avalanche histogram at m = 1: slope -3/2 over two decades, bins within 3 Poisson errors
+    n, cap = 20_000, 10_000
+    sizes = br.simulate_total_progeny(1.0, n, cap=cap, seed=3)
+    edges = np.unique(np.round(np.logspace(0, np.log10(cap), 25)))
+    counts, _ = np.histogram(sizes[sizes < cap], bins=edges)
+    width = np.diff(edges)
+    centres = np.sqrt(edges[:-1] * (edges[1:] - 1))
+    pmf = br.total_progeny_pmf(np.arange(1, cap), 1.0)
+    p_bin = np.array([pmf[int(a) - 1 : int(b) - 1].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    ok = counts >= 10
+    z = (counts - n * p_bin)[ok] / np.sqrt(n * p_bin[ok])
+    assert np.max(np.abs(z)) < 3
+    mid = (centres > 10) & (centres < 1000) & ok
+    slope = np.polyfit(np.log(centres[mid]), np.log(counts[mid] / width[mid]), 1)[0]
+    assert abs(slope + 1.5) < 0.02
+    # the survival scan: simulation within 3 binomial errors of the exact finite-time curve
+    grid = np.round(np.arange(0.6, 2.41, 0.1), 2)
+    for i, m in enumerate(grid):
+        alive = np.mean(br.simulate(m, 60, 4000, cap=2000, seed=10 + i)[:, -1] > 0)
+        exact = 1 - br.extinction_by_generation(m, 60)[-1]
+        assert abs(alive - exact) < 3 * np.sqrt(max(exact * (1 - exact), 1e-12) / 4000)

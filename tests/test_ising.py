@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from utils import ising, ising_exact, mcmc
+from utils import _ising_multispin, ising, ising_exact, mcmc
 
 # ------------------------------------------------------------------------------------------------
 # Exact formulas, checked against independent facts
@@ -364,3 +364,49 @@ def test_observable_functions_reject_bad_input() -> None:
         mcmc.binned_error(np.arange(10.0))
     with pytest.raises(ValueError, match=r"^x must not be constant"):
         mcmc.autocorrelation(np.ones(10))
+
+
+# ------------------------------------------------------------------------------------------------
+# The multispin-coded Metropolis kernel (L <= 128) and the scalar one (any even L)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_multispin_layout_packs_rows_in_lanes() -> None:
+    for L in range(4, 129, 2):
+        lanes, words = _ising_multispin.layout(L)
+        assert lanes * words == L and words % 2 == 0 and lanes * (L // 2) <= 64
+    assert _ising_multispin.layout(64) == (2, 32) and _ising_multispin.layout(96) == (1, 96)
+    assert _ising_multispin.layout(130) is None and _ising_multispin.layout(7) is None
+
+
+@pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128])
+def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int) -> None:
+    # the packed energy uses the kernel's neighbour words; numpy's energy uses np.roll on the lattice
+    obs = ising.sample_observables(L, [1.0, 2.3, 5.0], n_samples=3, burnin=2, seed=L, start="random")
+    spins = ising.sample(L, [1.0, 2.3, 5.0], n_samples=3, burnin=2, seed=L, start="random")
+    assert len(np.unique(spins)) == 2
+    np.testing.assert_allclose(obs.e, ising.energy(spins), atol=1e-12)
+    np.testing.assert_allclose(obs.m, ising.magnetization(spins), atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1.8, 2.5])
+def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
+    exact = _exact_l4(T)
+    chain = ising._Chain(
+        4, T, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
+    )
+    assert chain.layout is None
+    n = 40_000
+    m, e = np.empty((1, n)), np.empty((1, n))
+    chain.run(100)
+    for k in range(n):
+        chain.run(1)
+        chain.measure(m, e, k)
+    for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
+        err = float(mcmc.binned_error(x, 40))
+        assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
+
+
+def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
+    obs = ising.sample_observables(132, 3.0, n_samples=200, burnin=100, seed=4)
+    assert abs(obs.e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(obs.e[0]) + 1e-3

@@ -179,3 +179,143 @@ def test_scalar_in_float_out() -> None:
 def test_bad_input(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+# --- majority voting, a two-coupling flow, scaling relations, block-spin correlations ----------
+
+
+def test_majority_vote_closed_form_and_enumeration() -> None:
+    p = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(rg.majority_vote(p), 3 * p**2 - 2 * p**3, rtol=1e-14, atol=1e-16)
+    for q in (0.2, 0.5, 0.7):  # n = 5 by summing over all 2^5 vote patterns
+        brute = sum(
+            np.prod([q if v else 1 - q for v in votes])
+            for votes in itertools.product((0, 1), repeat=5)
+            if sum(votes) >= 3
+        )
+        assert rg.majority_vote(q, 5) == pytest.approx(brute, rel=1e-13)
+    lin = rg.linearize(rg.majority_vote, 0.5, b=3)
+    assert rg.majority_vote(0.5) == 0.5 and lin.eigenvalue == pytest.approx(1.5, rel=1e-12)
+
+
+def test_two_coupling_flow_fixed_point_and_eigenvalues() -> None:
+    K1, L1 = rg.decimate_square_nnn(0.3, 0.05)
+    assert K1 == pytest.approx(2 * 0.09 + 0.05) and L1 == pytest.approx(0.09)
+    assert rg.decimate_square_nnn(1 / 3, 1 / 9) == pytest.approx((1 / 3, 1 / 9), rel=1e-15)
+    lin = rg.linearize_map(lambda x: np.array(rg.decimate_square_nnn(x[0], x[1])), [1 / 3, 1 / 9], b=np.sqrt(2))
+    exact = np.array([(2 + np.sqrt(10)) / 3, (2 - np.sqrt(10)) / 3])
+    np.testing.assert_allclose(lin.eigenvalues, exact, rtol=1e-9)
+    np.testing.assert_allclose(lin.y, np.log(np.abs(exact)) / np.log(np.sqrt(2)), rtol=1e-9)
+    for lam, v in zip(lin.eigenvalues, lin.eigenvectors.T, strict=True):  # M v = Lambda v, exact Jacobian
+        M = np.array([[4 / 3, 1.0], [2 / 3, 0.0]])
+        np.testing.assert_allclose(M @ v, lam * v, atol=1e-9)
+    assert lin.y[0] > 0 > lin.y[1]
+
+
+def test_exponents_from_eigenvalues_published_values() -> None:
+    # 2D Ising (Onsager, Yang, Fisher): alpha = 0, beta = 1/8, gamma = 7/4, delta = 15, nu = 1, eta = 1/4
+    e = rg.exponents_from_eigenvalues(rg.Y_T_2D, rg.Y_H_2D, 2)
+    want = {"alpha": 0.0, "beta": 0.125, "gamma": 1.75, "delta": 15.0, "nu": 1.0, "eta": 0.25}
+    assert e == pytest.approx(want, abs=1e-15)
+    # mean field at d = 4 (y_t = 2, y_h = 3): beta = 1/2, gamma = 1, delta = 3, eta = 0, alpha = 0
+    mf = rg.exponents_from_eigenvalues(2.0, 3.0, 4)
+    assert mf == pytest.approx({"alpha": 0.0, "beta": 0.5, "gamma": 1.0, "delta": 3.0, "nu": 0.5, "eta": 0.0})
+    # the scaling laws hold for any eigenvalues (3D-like values)
+    x = rg.exponents_from_eigenvalues(1.587, 2.482, 3)
+    assert x["alpha"] + 2 * x["beta"] + x["gamma"] == pytest.approx(2.0)  # Rushbrooke
+    assert x["gamma"] == pytest.approx(x["beta"] * (x["delta"] - 1))  # Widom
+    assert x["gamma"] == pytest.approx(x["nu"] * (2 - x["eta"]))  # Fisher
+
+
+def test_neighbour_correlation() -> None:
+    up = np.ones((3, 8, 8))
+    check = np.where(np.add.outer(np.arange(8), np.arange(8)) % 2 == 0, 1.0, -1.0)
+    np.testing.assert_allclose(rg.neighbour_correlation(up), 1.0)
+    assert rg.neighbour_correlation(check) == pytest.approx(-1.0)
+    s = np.random.default_rng(0).choice([-1.0, 1.0], size=(6, 6))
+    loop = np.mean([s[i, j] * s[i, (j + 1) % 6] + s[i, j] * s[(i + 1) % 6, j] for i in range(6) for j in range(6)]) / 2
+    assert rg.neighbour_correlation(s) == pytest.approx(loop, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: rg.majority_vote(1.5), ValueError, r"^p must be <= 1"),
+        (lambda: rg.majority_vote(0.5, 4), ValueError, r"^n must be odd"),
+        (lambda: rg.decimate_square_nnn("a", 0.1), TypeError, r"^K must be a real number"),
+        (lambda: rg.linearize_map(lambda x: x, [0.0], b=1), ValueError, r"^b must be > 1"),
+        (lambda: rg.linearize_map(lambda x: np.array([np.inf]), [0.0]), ValueError, r"^f must be differentiable"),
+        (lambda: rg.exponents_from_eigenvalues(1.0, 0.5, 2), ValueError, r"^y_h must lie in"),
+        (lambda: rg.exponents_from_eigenvalues(-1.0, 1.5, 2), ValueError, r"^y_t must be > 0"),
+        (lambda: rg.neighbour_correlation(np.ones((4, 5))), ValueError, r"^spins must end in two equal axes"),
+    ],
+)
+def test_bad_input_two_couplings(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def nnn_step(x: np.ndarray) -> np.ndarray:
+    return np.array(rg.decimate_square_nnn(x[0], x[1]))
+
+
+def test_critical_coupling_finds_the_critical_surface() -> None:
+    phases = {"ordered": lambda x: x[0] > 2.0, "disordered": lambda x: x[0] < 1e-3}
+    # a line through the fixed point crosses the critical surface there: (1/3, 1/9)
+    t = rg.critical_coupling(nnn_step, lambda t: (t, 1 / 9), (0.2, 0.6), **phases)
+    assert t == pytest.approx(1 / 3, abs=1e-14)
+    # the nearest-neighbour model (L = 0): K_c = 0.3921 in this approximation (exact 2D: 0.4407);
+    # started there, the flow runs into the fixed point (distance after 20 steps ~ 1e-16 * 1.72^20)
+    K_c = rg.critical_coupling(nnn_step, lambda t: (t, 0.0), (0.2, 0.6), **phases)
+    assert K_c == pytest.approx(0.39209, abs=1e-5)
+    x = np.array([K_c, 0.0])
+    for _ in range(20):
+        x = nnn_step(x)
+    assert np.allclose(x, [1 / 3, 1 / 9], atol=1e-8)
+    # one coupling: the critical point of Migdal-Kadanoff is its fixed point (found by Brent's method)
+    K_mk = rg.critical_coupling(
+        rg.migdal_kadanoff, lambda t: t, (0.1, 1.0), ordered=lambda K: K > 3, disordered=lambda K: K < 1e-3
+    )
+    assert K_mk == pytest.approx(rg.fixed_point(rg.migdal_kadanoff, 0.3, bracket=(0.1, 1.0)), abs=1e-13)
+    with pytest.raises(ValueError, match=r"^bracket must flow to disorder"):
+        rg.critical_coupling(nnn_step, lambda t: (t, 0.0), (0.5, 0.6), **phases)
+    with pytest.raises(RuntimeError, match=r"^the flow from start"):
+        rg.critical_coupling(lambda x: x, lambda t: (t, 0.0), (0.2, 0.6), max_steps=5, **phases)
+
+
+def test_chapter4_claims() -> None:
+    """The numbers chapter 4 states about the two-coupling flow, with the chapter's calls."""
+    phases = {"ordered": lambda x: x[0] > 2.0, "disordered": lambda x: x[0] < 1e-3}
+    lin = rg.linearize_map(nnn_step, [1 / 3, 1 / 9], b=np.sqrt(2))
+    assert round(1 / lin.y[0], 2) == 0.64 and round(lin.y[0], 2) == 1.57  # nu = 0.64, y_t = 1.57
+    assert round(abs(lin.eigenvalues[1]), 2) == 0.39 and round(lin.eigenvalues[0], 2) == 1.72
+    # universality: xi ~ delta^-nu with the same nu for L0 = 0 and L0 = K0/2 (different K_c)
+    fp = np.array([1 / 3, 1 / 9])
+    deltas = np.logspace(-10, -3, 29)
+    K_cs = []
+    for ratio in (0.0, 0.5):
+        K_c = rg.critical_coupling(nnn_step, lambda K, r=ratio: (K, r * K), (0.1, 0.6), **phases)
+        K_cs.append(K_c)
+        n_esc = []
+        for d in deltas:
+            x, n = np.array([K_c * (1 + d), ratio * K_c * (1 + d)]), 0
+            while n < 400 and (n < 5 or abs(x[0] - fp[0]) < 0.05):
+                x, n = nnn_step(x), n + 1
+            n_esc.append(n)
+        slope = np.polyfit(np.log(deltas), np.array(n_esc) * np.log(np.sqrt(2)), 1)[0]
+        assert abs(-slope - 1 / lin.y[0]) < 0.01
+    assert round(K_cs[0], 3) == 0.392 and round(K_cs[1], 3) == 0.307
+    # migdal-kadanoff y_t = 0.75 and the Peierls bound T_c >= 2 / ln 3 = 1.82 < 2.269
+    K_star = rg.fixed_point(rg.migdal_kadanoff, 0.3)
+    assert round(rg.linearize(rg.migdal_kadanoff, K_star).y, 2) == 0.75
+    assert round(2 / np.log(3), 2) == 1.82
+
+
+def test_block_spin_neighbour_correlation_flows() -> None:
+    """Chapter 4, section 1: blocked neighbour correlations rise below T_c and fall above it."""
+    from utils import ising
+
+    for T, rising in ((2.0, True), (2.6, False)):
+        spins = ising.sample(64, T, n_samples=8, burnin=500, thin=20, seed=1)[0]
+        c = [rg.neighbour_correlation(ising.block_spin(spins, b)).mean() for b in (1, 2, 4, 8)]
+        assert np.all(np.diff(c) > 0) if rising else np.all(np.diff(c[1:]) < 0), (T, c)

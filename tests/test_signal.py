@@ -64,9 +64,70 @@ def test_chi1_is_one_on_the_critical_line_by_independent_quad(sigma_b2: float) -
     assert sw**2 * _gauss(lambda u: _dtanh(u) ** 2, q) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_published_critical_point_schoenholz() -> None:
-    # Schoenholz et al. (2017) train tanh networks at sigma_b^2 = 0.05, critical sigma_w^2 ~= 1.76
-    assert sig.critical_sigma_w(math.sqrt(0.05)) ** 2 == pytest.approx(1.76, abs=0.01)
+def test_critical_point_at_schoenholz_bias_by_independent_root_finding() -> None:
+    # the chapter prints sigma_w^2 = 1.7610 at sigma_b^2 = 0.05 (Schoenholz et al.'s bias variance) as a
+    # computed reference: redo it with scipy quad for q* and chi_1 and an outer root finder
+    sb2 = 0.05
+
+    def chi1(sw2: float) -> float:
+        q = brentq(lambda q: sw2 * _gauss(lambda u: math.tanh(u) ** 2, q) + sb2 - q, 1e-6, 10.0, xtol=1e-13)
+        return sw2 * _gauss(lambda u: _dtanh(u) ** 2, q) - 1.0
+
+    sw2_c = brentq(chi1, 1.2, 2.5, xtol=1e-10)
+    assert sig.critical_sigma_w(math.sqrt(sb2)) ** 2 == pytest.approx(sw2_c, abs=1e-7)
+    assert sw2_c == pytest.approx(1.7610, abs=5e-5)
+
+
+@pytest.mark.parametrize("side", [+1, -1])
+def test_xi_c_times_chi1_gap_tends_to_one_on_both_sides(side: int) -> None:
+    # nu = 1: xi_c ~ 1/|chi_1 - 1| near the critical line, ordered (-1) and chaotic (+1) side alike
+    sb = math.sqrt(0.05)
+    sw2_c = sig.critical_sigma_w(sb) ** 2
+    products = []
+    for eps in [0.1, 0.03, 0.01, 0.003]:
+        sw = math.sqrt(sw2_c * (1 + side * eps))
+        products.append(sig.depth_scales(sw, sb).xi_c * abs(sig.chi(sw, sb) - 1))
+    errors = np.abs(np.array(products) - 1)
+    assert np.all(np.diff(errors) < 0)  # closer to 1 at every step towards criticality
+    assert errors[-1] < 0.006
+    # and the log-log slope of xi_c against the distance is -1 (the exercise's nu)
+    d = np.geomspace(1e-3, 3e-2, 6) * sw2_c
+    xi = [sig.depth_scales(math.sqrt(sw2_c + side * x), sb).xi_c for x in d]
+    assert -np.polyfit(np.log(d), np.log(xi), 1)[0] == pytest.approx(1.0, abs=0.03)
+
+
+def test_six_xi_c_depths_the_chapter_quotes() -> None:
+    sb = math.sqrt(0.05)
+    six_xi = lambda sw2: 6 * sig.depth_scales(math.sqrt(sw2), sb).xi_c  # noqa: E731
+    assert six_xi(1.2) == pytest.approx(35.7, abs=0.05)  # ex-scale solution
+    assert six_xi(3.0) == pytest.approx(54.3, abs=0.05)
+    grid = np.linspace(0.5, 4.0, 12)  # the chapter's TRAIN_SIGMA_W2
+    # ordered side: 6 xi_c = 7 and 14 at the two networks that stay at chance at depth 36; 30 at the next
+    # one, which trains at depth 36 all the same (the criterion's edge is fuzzy)
+    assert six_xi(grid[0]) == pytest.approx(7.1, abs=0.05) and six_xi(grid[1]) == pytest.approx(14.3, abs=0.05)
+    assert six_xi(grid[2]) == pytest.approx(30.3, abs=0.05)
+    # chaotic side: 6 xi_c is 42 to 53 for sigma_w^2 = 3.05 .. 4.0, deeper than 36
+    chaotic = [six_xi(a) for a in grid[8:]]
+    assert min(chaotic) == pytest.approx(42, abs=0.5) and max(chaotic) == pytest.approx(53, abs=0.5)
+
+
+def test_chi_parallel_below_one_on_the_biased_critical_line() -> None:
+    # PDLT criticality chi_par = chi_perp = 1 holds for tanh only at (sigma_b, sigma_w) = (0, 1)
+    assert sig.chi_parallel(1.0, 0.0) == pytest.approx(1.0, abs=1e-12)
+    for sb2 in [0.01, 0.05, 0.2]:
+        sb = math.sqrt(sb2)
+        assert sig.chi_parallel(sig.critical_sigma_w(sb), sb) < 0.9
+    sb = math.sqrt(0.05)
+    assert sig.chi_parallel(sig.critical_sigma_w(sb), sb) == pytest.approx(0.518, abs=1e-3)
+
+
+def test_universality_class_power_laws() -> None:
+    # K* = 0 class: q' = q - 2 q^2 + ... gives q^l ~ 1/(2l); scale-invariant ReLU: 1 - c^l ~ 9 pi^2 / (2 l^2)
+    tanh = sig.kernel_flow(1.0, 0.5, 1.0, 0.0, 1000)
+    assert 2 * 1000 * tanh.q[1000] == pytest.approx(1.0, abs=0.005)
+    relu = sig.kernel_flow(1.0, 0.0, math.sqrt(2), 0.0, 4000, "relu")
+    ratios = [(1 - relu.c[n]) * 2 * n**2 / (9 * math.pi**2) for n in (100, 1000, 4000)]
+    assert ratios[0] < ratios[1] < ratios[2] < 1.0 and ratios[2] > 0.98
 
 
 @pytest.mark.parametrize("sw,sb", [(0.7, 0.4), (1.5, 0.3), (2.2, 0.1), (2.0, 1.0)])
@@ -225,12 +286,57 @@ def test_relu_length_fluctuations_exact_finite_width() -> None:
     assert sig.relu_length_fluctuations(1, 1000) == pytest.approx((1 + 3 / 1002) * (1 + 2 / 1000) - 1)
 
 
-def test_propagate_is_deterministic_by_seed() -> None:
-    a = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
-    b = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
-    c = models.propagate(1.0, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=8)
-    assert np.array_equal(a.q, b.q) and np.array_equal(a.c, b.c)
-    assert not np.array_equal(a.q, c.q)
+def test_propagate_starts_from_the_stated_inputs() -> None:
+    # layer 0 holds two vectors of length q0 and correlation c0 exactly, in directions that vary by seed
+    a = models.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
+    c = models.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=8)
+    assert np.allclose(a.q[:, 0], 1.7) and np.allclose(a.c[:, 0], 0.3)
+    assert not np.allclose(a.q[:, 1:], c.q[:, 1:])
+
+
+@pytest.mark.parametrize("sw2", [1.0, 1.7610, 2.5])
+def test_gradients_grow_like_chi1_to_the_depth(sw2: float) -> None:
+    # mean-field backprop (Schoenholz et al. 2017): E|dF/dh^l|^2 / N = chi_1^(L - l), chi_1 by quadrature
+    sb = math.sqrt(0.05)
+    depth = 30
+    g = models.gradient_norms(math.sqrt(sw2), sb, depth=depth, width=400, num_networks=8, seed=0).mean(0)
+    assert g.shape == (depth + 1,)
+    factor = math.exp(-np.polyfit(np.arange(depth + 1), np.log(g), 1)[0])
+    chi1 = sig.chi(math.sqrt(sw2), sb)
+    assert factor == pytest.approx(chi1, rel=0.025)  # seeds 0-3 gave 0.987-1.012
+    assert g[0] / g[-1] == pytest.approx(chi1**depth, rel=0.5)  # the whole depth: chi_1^30 spans 2e-4 .. 43
+
+
+def test_gradient_norms_by_hand_on_a_tiny_network() -> None:
+    # autograd against the backward recursion delta^{l-1} = phi'(h^{l-1}) * W^T delta^l, written out
+    import torch
+
+    g = models.gradient_norms(1.3, 0.2, depth=2, width=3, q0=0.7, seed=5)[0]
+    gen = torch.Generator().manual_seed(5)
+    h0 = torch.randn(1, 3, 1, generator=gen, dtype=torch.float64)
+    h0 = math.sqrt(0.7 * 3) * h0 / h0.norm(dim=1, keepdim=True)
+    ws, hs = [], [h0]
+    for _ in range(2):
+        w = torch.randn(1, 3, 3, generator=gen).double() * (1.3 / math.sqrt(3))
+        b = torch.randn(1, 3, 1, generator=gen, dtype=torch.float64) * 0.2
+        ws.append(w[0])
+        hs.append(torch.bmm(w, torch.tanh(hs[-1])) + b)
+    delta = torch.randn(1, 3, 1, generator=gen, dtype=torch.float64)[0, :, 0]
+    want = [float(delta @ delta) / 3]
+    for layer in (1, 0):
+        delta = (1 - torch.tanh(hs[layer][0, :, 0]) ** 2) * (ws[layer].T @ delta)
+        want.insert(0, float(delta @ delta) / 3)
+    assert np.allclose(g, want, rtol=1e-12)
+
+
+def test_parallel_mlp_weight_spread_is_sigma_w_over_sqrt_fan_in() -> None:
+    sws = np.array([0.5, 1.0, 2.0])
+    model = models.ParallelMLP(sws, in_dim=16, width=64, depth=3, sigma_b=0.3, seed=1)
+    for w, fan_in in zip(model.weights, [16, 64, 64], strict=True):
+        spread = w.detach().double().std(dim=(1, 2)).numpy()
+        assert np.allclose(spread, sws / math.sqrt(fan_in), rtol=0.06)  # 1024-4096 draws per model and layer
+    for b in model.biases:
+        assert np.allclose(b.detach().double().std(dim=(1, 2)).numpy(), 0.3, rtol=0.35)  # 64 draws
 
 
 def test_parallel_mlp_models_are_independent() -> None:
@@ -268,6 +374,12 @@ def test_parallel_mlp_models_are_independent() -> None:
         (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, activation=np.tanh), TypeError, r"^activation must be"),
         (lambda: models.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be >= 0"),
         (lambda: models.ParallelMLP([], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be a number or"),
+        (
+            lambda: models.gradient_norms(math.sqrt(2), 0.0, depth=2, activation="relu"),
+            ValueError,
+            r"^q0 must be given",
+        ),
+        (lambda: models.gradient_norms(1.0, 0.1, depth=0), ValueError, r"^depth must be >= 1"),
     ],
 )
 def test_bad_input_errors_name_the_argument(call, exc, match) -> None:

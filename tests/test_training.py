@@ -208,3 +208,26 @@ def test_bad_model_loss_and_data() -> None:
         train(nn.Linear(2, 1), "mse", (torch.zeros(3, 2), torch.zeros(3, 1)), steps=1)
     with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module"):
         evaluate("model", F.mse_loss, (torch.zeros(3, 2), torch.zeros(3, 1)))
+
+
+def test_probes_are_recorded_at_the_evaluation_steps() -> None:
+    # full-batch GD on mean((w - 3)^2): w_t = 3 (1 - (1 - 2 lr)^t) from w_0 = 0, in closed form
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    x, y = torch.ones(4, 1), 3 * torch.ones(4, 1)
+    hist = train(
+        model,
+        torch.nn.functional.mse_loss,
+        (x, y),
+        steps=10,
+        lr=0.1,
+        optimizer="sgd",
+        eval_every=5,
+        progress=False,
+        probes={"w": lambda m: m.weight.item()},
+    )
+    assert hist.eval_step == [5, 10]
+    assert hist.evals["probe/w"] == pytest.approx([3 * (1 - 0.8**5), 3 * (1 - 0.8**10)], rel=1e-6)
+    arrays = hist.as_arrays()
+    assert arrays["eval_step"].tolist() == [5, 10] and arrays["probe/w"][-1] == hist.final("probe/w")
+    assert arrays["step"].tolist() == list(range(1, 11)) and arrays["loss"].shape == (10,)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import gammaln
 
 from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
 
@@ -182,3 +183,86 @@ def simulate(
                 nxt[alive] = rng.negative_binomial(prev[alive], p_geo)
         z[:, n] = np.minimum(nxt, cap)
     return z
+
+
+def total_progeny_pmf(s: Any, m: float) -> Any:
+    """``P(S = s)`` of the total progeny ``S = Z_0 + Z_1 + ...`` for Poisson(m) offspring (chapter 2).
+
+    The Borel distribution ``P(S = s) = e^{-ms} (ms)^{s-1} / s!`` for ``s = 1, 2, ...``, computed in log
+    space. At ``m = 1`` it decays like ``s^{-3/2} / sqrt(2 pi)`` (the scale-free avalanche law); for
+    ``m != 1`` Stirling's formula gives ``P(S = s) ~ s^{-3/2} e^{-s / s_xi} / sqrt(2 pi m)`` with the cutoff
+    ``s_xi = 1 / (m - 1 - ln m) ~ 2 / (1 - m)^2``. For ``m > 1`` the sum over ``s`` is the extinction
+    probability ``q`` (the rest is ``S = inf``).
+    """
+    s_arr = check_array("s", s, low=1.0)
+    if np.any(s_arr != np.round(s_arr)):
+        raise ValueError("s must hold whole numbers >= 1 (sizes of a cascade)")
+    m = check_real("m", m, positive=True)
+    log_p = -m * s_arr + (s_arr - 1.0) * np.log(m * s_arr) - gammaln(s_arr + 1.0)
+    return float_or_array(np.exp(log_p), s)
+
+
+def avalanche_cutoff(m: Any) -> Any:
+    """The size ``s_xi = 1 / (m - 1 - ln m)`` at which the total-progeny law is cut off, ``~ 2 / (1 - m)^2`` (chapter 2)."""
+    arr = check_array("m", m, positive=True, meaning="mean number of offspring")
+    d = arr - 1.0
+    # m - 1 - ln m = d^2/2 - d^3/3 + ...: log1p keeps the difference accurate; the series for tiny d
+    gap = np.where(np.abs(d) < 1e-4, d * d * (0.5 - d / 3.0 + d * d / 4.0), d - np.log1p(d))
+    with np.errstate(divide="ignore"):
+        out = np.where(gap > 0, 1.0 / np.where(gap > 0, gap, 1.0), np.inf)
+    return float_or_array(out, m)
+
+
+def simulate_total_progeny(m: float, num_runs: int, *, cap: int = 10_000, seed: int = 0) -> np.ndarray:
+    """Total progeny ``S`` of ``num_runs`` independent Poisson(m) processes from one individual (chapter 2).
+
+    Generation by generation, ``Z_{n+1} ~ Poisson(m Z_n)`` for the runs still alive; a run whose total
+    reaches ``cap`` is stopped and reported as ``cap`` (read ``S = cap`` as ``S >= cap``). Int array of
+    shape ``(num_runs,)``; same ``seed``, same numbers.
+    """
+    m = check_real("m", m, nonnegative=True)
+    num_runs = check_int("num_runs", num_runs, minimum=1)
+    cap = check_int("cap", cap, minimum=1)
+    rng = np.random.default_rng(check_seed(seed))
+    total = np.ones(num_runs, dtype=np.int64)
+    z = np.ones(num_runs, dtype=np.int64)
+    active = np.arange(num_runs)
+    while active.size:
+        z_act = rng.poisson(m * z[active])
+        total[active] += z_act
+        z[active] = z_act
+        active = active[(z_act > 0) & (total[active] < cap)]
+    return np.minimum(total, cap)
+
+
+def increasing_returns(t: Any, exponent: float, *, rate: float = 1.0, x0: float = 1.0) -> Any:
+    """Solution of ``dx/dt = rate * x^exponent``, ``x(0) = x0 > 0``: growth whose speed rises with its output (chapter 2).
+
+    ``exponent = 1``: exponential, ``x0 e^{rate t}`` (a branching process with constant ``m``).
+    ``exponent > 1``: ``x0 (1 - t / t*)^{-1/(exponent - 1)}``, which blows up at the finite time
+    ``t* = 1 / (rate (exponent - 1) x0^{exponent - 1})`` (:func:`blowup_time`); ``inf`` for ``t >= t*``.
+    ``exponent < 1`` grows only polynomially. Vectorised over ``t >= 0``.
+    """
+    t_arr = check_array("t", t, nonnegative=True, meaning="time")
+    a = check_real("exponent", exponent)
+    rate = check_real("rate", rate, positive=True)
+    x0 = check_real("x0", x0, positive=True)
+    if a == 1.0:
+        return float_or_array(x0 * np.exp(rate * t_arr), t)
+    base = 1.0 - (a - 1.0) * rate * x0 ** (a - 1.0) * t_arr
+    with np.errstate(divide="ignore"):
+        x = np.where(base > 0, x0 * np.where(base > 0, base, 1.0) ** (-1.0 / (a - 1.0)), np.inf)
+    return float_or_array(x, t)
+
+
+def blowup_time(exponent: float, *, rate: float = 1.0, x0: float = 1.0) -> float:
+    """Time ``t* = 1 / (rate (exponent - 1) x0^{exponent - 1})`` at which ``dx/dt = rate x^exponent`` blows up (chapter 2).
+
+    ``inf`` for ``exponent <= 1`` (no finite-time singularity).
+    """
+    a = check_real("exponent", exponent)
+    rate = check_real("rate", rate, positive=True)
+    x0 = check_real("x0", x0, positive=True)
+    if a <= 1.0:
+        return float("inf")
+    return float(1.0 / (rate * (a - 1.0) * x0 ** (a - 1.0)))

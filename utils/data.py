@@ -9,6 +9,11 @@ Chapter 1: multi-digit addition ``a + b`` with two tokenisations of the numbers:
 Numbers are written most significant digit first and zero-padded: ``a`` and ``b`` to
 ``num_digits`` digits, the sum to ``num_digits + 1`` digits; padding is added on the left so the
 number of digits is a multiple of ``chunk``.
+
+Chapter 6: modular arithmetic ``(a op b) mod p`` over all ``p**2`` pairs, split at random into
+train and test sets (:func:`modular_arithmetic`).
+
+Chapter 7: prompts for in-context linear regression (:func:`icl_regression`, :func:`task_pool`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._validate import check_array, check_int, check_seed
+from ._validate import check_array, check_choice, check_int, check_real, check_seed
 
 
 def num_tokens(num_digits: int, chunk: int = 1) -> int:
@@ -134,3 +139,188 @@ def addition_split(
     train = _build(a[:num_train], b[:num_train], num_digits, chunk)
     test = _build(a[num_train:], b[num_train:], num_digits, chunk)
     return train, test
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 7: in-context linear regression prompts (x_1, y_1, ..., x_N, y_N, x_query).
+
+
+@dataclass(frozen=True)
+class ICLPrompts:
+    """A batch of in-context regression prompts: row ``p`` holds ``N`` context pairs and one query.
+
+    ``x[p, i]`` ~ N(0, I_d) for ``i < N`` (context) and ``x[p, N]`` (the query);
+    ``y[p, i] = w[p] . x[p, i] + noise * eps`` with eps ~ N(0, 1), the query's label included.
+    """
+
+    x: torch.Tensor  # [P, N + 1, d]
+    y: torch.Tensor  # [P, N + 1]
+    w: torch.Tensor  # [P, d], the task of each prompt
+    noise: float
+
+    @property
+    def num_context(self) -> int:
+        """Number ``N`` of labelled context pairs per prompt."""
+        return int(self.x.shape[1]) - 1
+
+    @property
+    def dim(self) -> int:
+        """Input dimension ``d``."""
+        return int(self.x.shape[2])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def target(self) -> torch.Tensor:
+        """The query's label ``y[:, N]``, shape ``[P]`` (what a model must predict)."""
+        return self.y[:, -1]
+
+    def tokens(self, query_flag: bool = False) -> torch.Tensor:
+        """Tokens ``z_i = (x_i, y_i)``, shape ``[P, N + 1, d + 1]``; the query token carries label 0.
+
+        With ``query_flag`` a last feature is 1 on the query token and 0 elsewhere (``d + 2`` features).
+        """
+        y = self.y.clone()
+        y[:, -1] = 0.0
+        z = [self.x, y.unsqueeze(-1)]
+        if query_flag:
+            flag = torch.zeros_like(y)
+            flag[:, -1] = 1.0
+            z.append(flag.unsqueeze(-1))
+        return torch.cat(z, dim=-1)
+
+    def as_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x_context [P, N, d], y_context [P, N], x_query [P, d])`` as float64 NumPy arrays (for :mod:`utils.icl`)."""
+        x, y = self.x.double().numpy(), self.y.double().numpy()
+        return x[:, :-1], y[:, :-1], x[:, -1]
+
+    def truncate(self, num_context: int) -> ICLPrompts:
+        """The same prompts with only their first ``num_context`` context pairs (same query and task)."""
+        n = check_int("num_context", num_context, minimum=0)
+        if n > self.num_context:
+            raise ValueError(f"num_context must be <= {self.num_context}, got {n}")
+        keep = list(range(n)) + [self.num_context]
+        return ICLPrompts(self.x[:, keep], self.y[:, keep], self.w, self.noise)
+
+
+def task_pool(num_tasks: int, dim: int, *, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``num_tasks`` regression vectors ``w ~ N(0, I_dim)``, shape ``[num_tasks, dim]`` (chapter 7, task diversity)."""
+    num_tasks = check_int("num_tasks", num_tasks, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    return torch.randn(num_tasks, dim, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def icl_regression(
+    num_prompts: int,
+    num_context: int,
+    dim: int,
+    *,
+    noise: float = 0.0,
+    tasks: torch.Tensor | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> ICLPrompts:
+    """Prompts for in-context linear regression (Garg et al. 2022), chapter 7.
+
+    Each prompt draws its own task ``w ~ N(0, I_dim)`` (or, if ``tasks`` ``[M, dim]`` is given,
+    one of its rows uniformly at random), ``num_context + 1`` inputs ``x ~ N(0, I_dim)`` and labels
+    ``y = w . x + noise * N(0, 1)``; the last pair is the query.
+    """
+    num_prompts = check_int("num_prompts", num_prompts, minimum=1)
+    num_context = check_int("num_context", num_context, minimum=0)
+    dim = check_int("dim", dim, minimum=1)
+    noise = check_real("noise", noise, nonnegative=True)
+    seed = check_int("seed", seed, minimum=0)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(num_prompts, num_context + 1, dim, generator=gen, dtype=dtype)
+    if tasks is None:
+        w = torch.randn(num_prompts, dim, generator=gen, dtype=dtype)
+    else:
+        if not isinstance(tasks, torch.Tensor) or tasks.ndim != 2 or tasks.shape[1] != dim or tasks.shape[0] == 0:
+            raise ValueError(
+                f"tasks must be a tensor of shape [M, {dim}] with M >= 1, got {getattr(tasks, 'shape', tasks)!r}"
+            )
+        w = tasks.to(dtype)[torch.randint(0, tasks.shape[0], (num_prompts,), generator=gen)]
+    y = torch.einsum("pnd,pd->pn", x, w)
+    if noise > 0:
+        y = y + noise * torch.randn(y.shape, generator=gen, dtype=dtype)
+    return ICLPrompts(x, y, w, noise)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 6: modular arithmetic (a op b) mod p.
+
+
+#: The operations :func:`modular_arithmetic` knows, as functions of integer arrays (before ``mod p``).
+MODULAR_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply}
+
+
+def is_prime(n: int) -> bool:
+    """True if the integer ``n`` is a prime (trial division; for the small moduli of chapter 6)."""
+    n = check_int("n", n)
+    if n < 2:
+        return False
+    return all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+@dataclass(frozen=True)
+class ModularData:
+    """A split of the modular-arithmetic task: ``x`` are the tokens ``(a, b)``, ``y`` is ``(a op b) mod p``."""
+
+    x: torch.Tensor  # [n, 2], int64: the two operands, each a token in 0..p-1
+    y: torch.Tensor  # [n], int64: the answer, a token in 0..p-1
+    a: np.ndarray
+    b: np.ndarray
+    p: int
+    op: str
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of distinct tokens, ``p`` (operands and answers share it)."""
+        return self.p
+
+    @property
+    def pair_index(self) -> np.ndarray:
+        """Each problem's position ``a * p + b`` in the ``p x p`` table of all pairs."""
+        return self.a * self.p + self.b
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+def modular_arithmetic(
+    p: int, *, op: str = "+", train_fraction: float, seed: int = 0
+) -> tuple[ModularData, ModularData]:
+    """Train and test sets of ``(a op b) mod p`` for all ``p**2`` pairs ``0 <= a, b < p`` (chapter 6).
+
+    A uniformly random ``round(train_fraction * p**2)`` of the pairs (seeded by ``seed``) form
+    the training set and the rest the test set: the two are disjoint and together hold every
+    pair once. Each split is listed in the order of ``a * p + b``.
+    """
+    p = check_int("p", p, minimum=3)
+    if not is_prime(p):
+        raise ValueError(f"p must be a prime > 2 (so that Z_p is a field), got {p}")
+    if not isinstance(op, str):
+        raise TypeError(f"op must be one of {tuple(MODULAR_OPS)}, got {type(op).__name__}")
+    check_choice("op", op, MODULAR_OPS)
+    train_fraction = check_real("train_fraction", train_fraction)
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction}")
+    seed = check_seed(seed)
+    n_pairs = p * p
+    n_train = int(round(train_fraction * n_pairs))
+    if not 0 < n_train < n_pairs:
+        raise ValueError(
+            f"train_fraction must leave both splits non-empty: {train_fraction} of {n_pairs} pairs is {n_train}"
+        )
+    codes = np.random.default_rng(seed).permutation(n_pairs)
+    return tuple(_modular_split(np.sort(c), p, op) for c in (codes[:n_train], codes[n_train:]))  # type: ignore[return-value]
+
+
+def _modular_split(codes: np.ndarray, p: int, op: str) -> ModularData:
+    a, b = codes // p, codes % p
+    y = MODULAR_OPS[op](a, b) % p
+    x = torch.as_tensor(np.stack([a, b], axis=1))
+    return ModularData(x, torch.as_tensor(y), a, b, p, op)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _ising_multispin as packed
 from ._ising_kernels import measure, metropolis_sweeps, seed_states, wolff_burnin, wolff_sweeps
 from ._validate import check_choice, check_int, check_samples, check_seed, check_temperature, float_or_array
 
@@ -45,7 +46,19 @@ _TWO53 = float(2**53)
 class _Chain:
     """The state shared by :func:`sample` and :func:`sample_observables` (validated arguments)."""
 
-    def __init__(self, L: int, T, *, n_samples: int, burnin: int, thin: int, algorithm: str, seed: int, start: str):
+    def __init__(
+        self,
+        L: int,
+        T,
+        *,
+        n_samples: int,
+        burnin: int,
+        thin: int,
+        algorithm: str,
+        seed: int,
+        start: str,
+        multispin: bool = True,
+    ):
         self.L = check_int("L", L, minimum=4)
         self.algorithm = check_choice("algorithm", algorithm, ALGORITHMS)
         if self.algorithm == "metropolis" and self.L % 2:
@@ -72,6 +85,27 @@ class _Chain:
         else:
             init = np.random.default_rng(seed)
             self.spins = (2 * init.integers(0, 2, size=(n_t, self.L, self.L)) - 1).astype(np.int8)
+        # Metropolis on L <= 128 runs multispin-coded (64 spins per word; see _ising_multispin):
+        # the packed words are the state, and self.spins is refreshed from them by unpack().
+        self.layout = packed.layout(self.L) if (multispin and self.algorithm == "metropolis") else None
+        if self.layout is not None:
+            lanes, words = self.layout
+            self.E = np.zeros((n_t, words), dtype=np.uint64)
+            self.O = np.zeros((n_t, words), dtype=np.uint64)
+            packed.pack(self.spins, self.E, self.O, self.L // 2, lanes)
+
+    def unpack(self) -> np.ndarray:
+        """The current lattices as int8 arrays, shape ``(len(T), L, L)``."""
+        if self.layout is not None:
+            packed.unpack(self.E, self.O, self.spins, self.L // 2, self.layout[0])
+        return self.spins
+
+    def measure(self, m: np.ndarray, e: np.ndarray, k: int) -> None:
+        """Write ``|m|`` and the energy per spin of every lattice into column ``k``."""
+        if self.layout is not None:
+            packed.measure(self.E, self.O, m, e, k, self.L // 2, self.layout[0])
+        else:
+            measure(self.spins, m, e, k)
 
     def burn_in(self) -> None:
         """Discard ``burnin`` sweeps; for Wolff, also fix the number of clusters per sweep."""
@@ -94,7 +128,11 @@ class _Chain:
     def run(self, num_sweeps: int) -> None:
         if num_sweeps <= 0:
             return
-        if self.algorithm == "metropolis":
+        if self.layout is not None:
+            packed.metropolis_sweeps(
+                self.E, self.O, self.thresholds, self.states, num_sweeps, self.L // 2, self.layout[0]
+            )
+        elif self.algorithm == "metropolis":
             metropolis_sweeps(self.spins, self.thresholds, self.states, num_sweeps)
         else:
             wolff_sweeps(self.spins, self.thresholds, self.states, num_sweeps, self.stack, self.clusters)
@@ -122,7 +160,7 @@ def sample(
     chain.burn_in()
     for k in range(chain.n_samples):
         chain.run(chain.thin)
-        out[:, k] = chain.spins
+        out[:, k] = chain.unpack()
     return out
 
 
@@ -159,7 +197,7 @@ def sample_observables(
     chain.burn_in()
     for k in range(chain.n_samples):
         chain.run(chain.thin)
-        measure(chain.spins, m, e, k)
+        chain.measure(m, e, k)
     return Observables(T=chain.T, L=chain.L, m=m, e=e)
 
 
@@ -207,6 +245,22 @@ def block_spin(spins: np.ndarray, b: int = 2) -> np.ndarray:
     total = blocks.sum(axis=(-3, -1))
     top_left = blocks[..., :, 0, :, 0]
     return np.where(total != 0, np.sign(total), top_left).astype(np.int8)
+
+
+def correlation_function(spins: np.ndarray) -> np.ndarray:
+    """Spin-spin correlation ``G(r) = <s_(i,j) s_(i,j+r)>``, ``r = 0..L//2``, per configuration (chapter 3).
+
+    Averaged over all sites and over the two lattice directions (periodic boundaries), by FFT;
+    shape ``spins.shape[:-2] + (L // 2 + 1,)``. Not connected: on a finite lattice ``<m> = 0``.
+    """
+    arr = _spin_array(spins).astype(np.float64)
+    L = arr.shape[-1]
+    total = 0.0
+    for axis in (-1, -2):
+        f = np.fft.rfft(arr, axis=axis)
+        corr = np.fft.irfft(f * np.conj(f), n=L, axis=axis)  # sum over k of s_k s_(k+r) along the axis
+        total = total + corr.mean(axis=-2 if axis == -1 else -1) / L
+    return (total / 2)[..., : L // 2 + 1]
 
 
 # ----------------------------------------------------------------------------------------------

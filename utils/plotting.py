@@ -334,3 +334,69 @@ def fits_column(fig: plt.Figure) -> bool:
     fig.draw_without_rendering()
     box: Bbox = fig.get_tightbbox(fig.canvas.get_renderer())
     return bool(box.width + 2 * mpl.rcParams["savefig.pad_inches"] <= _COLUMN_PX / DPI)
+
+
+# -- LLC estimation (chapter 9) -------------------------------------------------------------------
+
+
+def plot_step_size_scan(scan: Any, ax: Any = None, *, exact: float | None = None) -> Any:
+    """Draw a :class:`utils.llc.StepSizeScan`: estimate ± std over chains against the step size (chapter 9).
+
+    Runs that did not converge are drawn as open squares, diverged ones as crosses at the top edge;
+    ``exact`` adds a dashed line at the exact value.
+    """
+    if ax is None:
+        _, ax = subplots(1, 1)
+    ok = ~scan.diverged
+    bad = ok & ~scan.converged
+    ax.errorbar(
+        scan.step_sizes[ok],
+        scan.mean[ok],
+        yerr=scan.std[ok],
+        color=PALETTE[0],
+        marker="o",
+        capsize=3,
+        label="estimate ± std (chains)",
+    )
+    if bad.any():
+        ax.plot(
+            scan.step_sizes[bad],
+            scan.mean[bad],
+            "s",
+            color=PALETTE[1],
+            ms=11,
+            mfc="none",
+            mew=1.5,
+            label="not converged",
+        )
+    if scan.diverged.any():
+        ax.plot(  # at the top edge of the axes, whatever their y-limits
+            scan.step_sizes[scan.diverged],
+            np.full(scan.diverged.sum(), 0.95),
+            "x",
+            transform=ax.get_xaxis_transform(),
+            color=PALETTE[1],
+            ms=10,
+            mew=2,
+            label="diverged",
+        )
+    if exact is not None:
+        ax.axhline(exact, color=COLORS["theory"], ls="--", lw=1.5, label="exact")
+    ax.set_xscale("log")
+    label(ax, r"step size $\varepsilon$", r"LLC estimate $\hat\lambda$", "Step-size scan", legend=True)
+    return ax
+
+
+def plot_llc_traces(result: Any, ax: Any = None, *, exact: float | None = None, running: bool = True) -> Any:
+    """Per-chain running LLC estimates (or raw ``nbeta (L - L*)`` per draw) of a :class:`utils.llc.LLCResult` (chapter 9)."""
+    if ax is None:
+        _, ax = subplots(1, 1)
+    traces = result.llc_trace if running else result.nbeta * (result.loss_trace - result.init_loss)
+    draws = np.arange(1, traces.shape[1] + 1)
+    for c, tr in enumerate(traces):
+        ax.plot(draws, tr, lw=1.2 if running else 0.6, color=PALETTE[c % len(PALETTE)], label=f"chain {c}")
+    if exact is not None:
+        ax.axhline(exact, color=COLORS["theory"], ls="--", lw=1.5, label="exact")
+    what = "running mean of " if running else ""
+    label(ax, "draw (after burn-in)", what + r"$n\beta\,(L_n(w) - L_n(w^*))$", "LLC traces")
+    return ax

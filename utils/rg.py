@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize
+from scipy.special import comb
 
 from ._validate import check_array, check_callable, check_int, check_real, float_or_array
 
@@ -19,6 +20,9 @@ from ._validate import check_array, check_callable, check_int, check_real, float
 K_C_2D: float = float(np.log1p(np.sqrt(2.0)) / 2.0)
 #: Exact correlation-length exponent of the 2D Ising model (Onsager).
 NU_2D: float = 1.0
+#: Exact RG eigenvalue exponents of the 2D Ising fixed point: thermal ``y_t = 1 / nu`` and magnetic ``y_h = 15/8``.
+Y_T_2D: float = 1.0
+Y_H_2D: float = 15.0 / 8.0
 
 
 def _check_rescaling(b: Any) -> float:
@@ -181,3 +185,165 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
     y = float(np.log(lam) / np.log(b))
     nu = 1.0 / y if y != 0 else float("inf")
     return Linearization(x_star=x_star, eigenvalue=lam, y=y, nu=nu)
+
+
+def majority_vote(p: Any, n: int = 3) -> Any:
+    """Probability that a majority of ``n`` independent votes, each right with probability ``p``, is right (chapter 2).
+
+    ``sum_{k > n/2} C(n, k) p^k (1 - p)^(n - k)`` for odd ``n``; ``n = 3`` gives ``3 p^2 - 2 p^3``, with
+    fixed points 0, 1/2 and 1. It is the block-spin majority rule of chapter 4 acting on the probability
+    that a spin points up. Vectorised over ``p`` in [0, 1].
+    """
+    p_arr = check_array("p", p, low=0.0, high=1.0, meaning="a probability")
+    n = check_int("n", n, minimum=1)
+    if n % 2 == 0:
+        raise ValueError(f"n must be odd (no ties in a majority vote), got {n}")
+    k = np.arange(n // 2 + 1, n + 1)
+    terms = comb(n, k)[:, None] * p_arr.reshape(1, -1) ** k[:, None] * (1.0 - p_arr.reshape(1, -1)) ** (n - k)[:, None]
+    return float_or_array(terms.sum(axis=0).reshape(p_arr.shape), p)
+
+
+def decimate_square_nnn(K: Any, L: Any) -> tuple[Any, Any]:
+    """Approximate decimation of the square-lattice Ising model with couplings ``(K, L)`` (chapter 4).
+
+    ``K`` couples nearest neighbours, ``L`` next-nearest (diagonal) neighbours. Summing out every second
+    spin (a checkerboard, ``b = sqrt 2``) to second order in the couplings gives
+    ``K' = 2 K^2 + L`` and ``L' = K^2`` (Maris and Kadanoff 1978). Fixed point ``(1/3, 1/9)``; its
+    linearization has eigenvalues ``(2 +- sqrt 10) / 3``: one relevant (1.72) and one irrelevant (-0.39).
+    An approximation (a high-temperature expansion), used to show a genuine two-coupling flow. Vectorised.
+    """
+    K_arr = check_array("K", K)
+    L_arr = check_array("L", L)
+    return float_or_array(2.0 * K_arr**2 + L_arr, K, L), float_or_array(K_arr**2 + 0.0 * L_arr, K, L)
+
+
+@dataclass(frozen=True)
+class LinearizationND:
+    """The linearized RG map ``x* + dx -> x* + M dx`` at a fixed point of a map of several couplings."""
+
+    x_star: np.ndarray
+    matrix: np.ndarray  #: M = df_i / dx_j at x*
+    eigenvalues: np.ndarray  #: sorted by decreasing |Lambda|
+    eigenvectors: np.ndarray  #: columns, unit length, in the order of the eigenvalues
+    y: np.ndarray  #: ln |Lambda| / ln b: > 0 relevant, < 0 irrelevant
+
+
+def linearize_map(f: Callable[[np.ndarray], Any], x_star: Any, *, b: float = 2, step: float = 1e-5) -> LinearizationND:
+    """Linearize a map of several couplings at its fixed point: eigenvalues ``b^y`` of ``df_i/dx_j`` (chapter 4).
+
+    The Jacobian is a central difference with spacing ``step`` (error ~ ``step^2``). Directions with
+    ``y > 0`` grow under the flow (relevant), those with ``y < 0`` shrink (irrelevant); a negative
+    eigenvalue flips sign each step.
+    """
+    check_callable("f", f, "a map x -> f(x) on arrays of couplings")
+    x = check_array("x_star", x_star).ravel()
+    b = _check_rescaling(b)
+    h = check_real("step", step, positive=True)
+    n = x.size
+    M = np.empty((n, n))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = h
+            M[:, j] = (np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * h)
+    if not np.all(np.isfinite(M)):
+        raise ValueError(f"f must be differentiable at x_star = {x}, got a Jacobian with non-finite entries")
+    lam, vec = np.linalg.eig(M)
+    if np.any(np.abs(lam.imag) > 1e-9 * np.abs(lam).max()):
+        raise ValueError(f"f must have real eigenvalues at x_star = {x}, got {lam}")
+    order = np.argsort(-np.abs(lam.real))
+    lam, vec = lam.real[order], vec.real[:, order]
+    with np.errstate(divide="ignore"):
+        y = np.log(np.abs(lam)) / np.log(b)
+    return LinearizationND(x_star=x, matrix=M, eigenvalues=lam, eigenvectors=vec / np.linalg.norm(vec, axis=0), y=y)
+
+
+def exponents_from_eigenvalues(y_t: float, y_h: float, d: int) -> dict[str, float]:
+    """Critical exponents from the RG eigenvalues of a fixed point in ``d`` dimensions (chapter 4).
+
+    The scaling relations: ``nu = 1 / y_t``, ``alpha = 2 - d / y_t``, ``beta = (d - y_h) / y_t``,
+    ``gamma = (2 y_h - d) / y_t``, ``delta = y_h / (d - y_h)``, ``eta = d + 2 - 2 y_h``. Finite-size scaling
+    reads the ratios off directly: ``beta / nu = d - y_h``, ``gamma / nu = 2 y_h - d``.
+    """
+    y_t = check_real("y_t", y_t, positive=True)
+    y_h = check_real("y_h", y_h, positive=True)
+    d = check_int("d", d, minimum=1)
+    if not d / 2 < y_h < d:
+        raise ValueError(f"y_h must lie in (d/2, d) = ({d / 2}, {d}) for finite beta, gamma and delta, got {y_h}")
+    return {
+        "nu": 1.0 / y_t,
+        "alpha": 2.0 - d / y_t,
+        "beta": (d - y_h) / y_t,
+        "gamma": (2.0 * y_h - d) / y_t,
+        "delta": y_h / (d - y_h),
+        "eta": d + 2.0 - 2.0 * y_h,
+    }
+
+
+def neighbour_correlation(spins: Any) -> np.ndarray:
+    """Mean nearest-neighbour product ``<s_i s_j>`` of each ``L x L`` configuration (periodic), shape ``spins.shape[:-2]`` (chapter 4).
+
+    Averaged over both lattice directions. Tends to 1 in an ordered configuration and to 0 for
+    independent spins; applied to block spins it shows where coarse-graining flows.
+    """
+    s = check_array("spins", spins)
+    if s.ndim < 2 or s.shape[-1] != s.shape[-2]:
+        raise ValueError(f"spins must end in two equal axes (L, L), got shape {s.shape}")
+    right = np.mean(s * np.roll(s, 1, axis=-1), axis=(-2, -1))
+    down = np.mean(s * np.roll(s, 1, axis=-2), axis=(-2, -1))
+    return 0.5 * (right + down)
+
+
+def critical_coupling(
+    step: Callable[[np.ndarray], Any],
+    start: Callable[[float], Any],
+    bracket: tuple[float, float],
+    *,
+    ordered: Callable[[np.ndarray], bool],
+    disordered: Callable[[np.ndarray], bool],
+    max_steps: int = 1000,
+) -> float:
+    """The parameter ``t`` in ``bracket`` at which ``start(t)`` lies on the critical surface of the flow ``step`` (chapter 4).
+
+    Bisection on the fate of the flow: iterate ``x -> step(x)`` from ``start(t)`` until ``ordered(x)``
+    or ``disordered(x)``; the critical surface separates the two basins, and a start on it flows to the
+    critical fixed point instead. ``start(bracket[0])`` must flow to disorder and ``start(bracket[1])``
+    to order. Converges to the last representable ``t``, or stops at a start whose flow stays
+    near the fixed point for ``max_steps`` steps.
+    """
+    check_callable("step", step, "a map x -> x' on arrays of couplings")
+    check_callable("start", start, "a map t -> couplings")
+    check_callable("ordered", ordered, "a test x -> bool")
+    check_callable("disordered", disordered, "a test x -> bool")
+    if not isinstance(bracket, (tuple, list)) or len(bracket) != 2:
+        raise ValueError(f"bracket must be a pair (a, b), got {bracket!r}")
+    lo = check_real("bracket[0]", bracket[0])
+    hi = check_real("bracket[1]", bracket[1])
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+
+    def fate(t: float) -> bool | None:
+        x = np.asarray(start(t), dtype=float)
+        for _ in range(max_steps):
+            if ordered(x):
+                return True
+            if disordered(x):
+                return False
+            x = np.asarray(step(x), dtype=float)
+        return None  # still near the fixed point: on the critical surface to rounding
+
+    ends = fate(lo), fate(hi)
+    if None in ends:
+        raise RuntimeError(
+            f"the flow from start({lo if ends[0] is None else hi}) reached neither phase in max_steps = {max_steps}; "
+            "raise it or move the bracket"
+        )
+    if ends != (False, True):
+        raise ValueError(f"bracket must flow to disorder at {lo} and to order at {hi}; widen or move it")
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            return mid
+        outcome = fate(mid)
+        if outcome is None:
+            return mid
+        lo, hi = (lo, mid) if outcome else (mid, hi)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,6 +54,12 @@ class History:
             raise KeyError(f"no evaluation named {key!r}; recorded: {sorted(self.evals)}")
         return self.evals[key][-1]
 
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Every record as a NumPy array, keyed ``step``, ``loss``, ``eval_step`` and the ``evals`` keys (chapter 7)."""
+        out = {"step": np.asarray(self.step), "loss": np.asarray(self.loss), "eval_step": np.asarray(self.eval_step)}
+        out.update({k: np.asarray(v) for k, v in self.evals.items()})
+        return out
+
 
 def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
     if name == "sgd":
@@ -94,6 +101,7 @@ def train(
     grad_clip: float | None = None,
     seed: int = 0,
     progress: bool = True,
+    probes: Mapping[str, Callable[[nn.Module], float]] | None = None,
 ) -> History:
     """Minimise the mean loss ``loss_fn(model(x), y)`` over ``data = (x, y)`` for ``steps`` steps.
 
@@ -101,7 +109,9 @@ def train(
     (order seeded by ``seed``; seed the model's initialisation yourself before building it).
     ``lr_schedule(step)`` multiplies ``lr``. Every ``eval_every`` steps (and at the end) the
     loss and ``metrics`` are evaluated on each of ``eval_sets`` (default ``{"train": data}``).
-    The model is trained in place; a non-finite loss stops training with an error.
+    ``probes`` (name -> function of the model, e.g. an attention score) are recorded at the same
+    steps as ``"probe/<name>"``. The model is trained in place; a non-finite loss stops training
+    with an error.
     """
     check_module("model", model)
     check_callable("loss_fn", loss_fn, "loss_fn(model(x), y)")
@@ -141,6 +151,9 @@ def train(
         for set_name, d in sets.items():
             for key, value in evaluate(model, loss_fn, d, metrics).items():
                 history.evals.setdefault(f"{set_name}/{key}", []).append(value)
+        for name, fn in (probes or {}).items():
+            with torch.no_grad():
+                history.evals.setdefault(f"probe/{name}", []).append(float(fn(model)))
 
     model.train()
     bar = _progress(range(1, steps + 1), desc="training", total=steps) if progress else range(1, steps + 1)

@@ -45,6 +45,9 @@ TEX_SYMBOLS = {
     "le": "≤",
     "ge": "≥",
 }
+#: Accents over one letter, as the letter and a Unicode combining mark (``\\widehat{R}`` -> R̂).
+ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303", "widetilde": "\u0303", "bar": "\u0304"}
+_ACCENT = re.compile(r"\\(" + "|".join(ACCENTS) + r")\s*(?:\{([^{}]*)\}|([A-Za-z]))")
 _MATH = re.compile(r"\$([^$]*)\$")
 _TOKEN = re.compile(r"\\([A-Za-z]+)|([_^])(?:\{([^{}]*)\}|(.))|(.)", re.S)
 
@@ -58,6 +61,7 @@ def _plain(text: str) -> str:
 
 def math_to_text(tex: str) -> Text:
     """Inline TeX math as rich text: ``T_c`` -> T<sub>c</sub>, ``\\nu`` -> ν, ``x^{2}`` -> x<sup>2</sup>."""
+    tex = _ACCENT.sub(lambda m: (m.group(2) or m.group(3) or "") + ACCENTS[m.group(1)], tex)
     parts: list[BaseText | str] = []
     for m in _TOKEN.finditer(tex):
         macro, script, group, single, char = m.groups()

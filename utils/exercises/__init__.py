@@ -8,21 +8,27 @@ so a notebook with an unfinished exercise still runs to the end.
 and ``make grade`` rely on it):
 
 - Every exercise is a sphinx-exercise block ``:::{exercise}`` with a stable label
-  ``:label: chNN-ex-<slug>``, alone in its markdown cell. Its solution is a
-  ``:::{solution} chNN-ex-<slug>`` block with ``:class: dropdown``, alone in its own markdown
-  cell, placed *after* the exercise's code cells.
+  ``:label: chNN-ex-<slug>`` and a time estimate in its text ("(About 20 minutes.)"), alone in
+  its markdown cell. Its solution is a ``:::{solution} chNN-ex-<slug>`` block with
+  ``:class: dropdown``, alone in its own markdown cell, placed *after* the exercise's code cells.
 - A graded code exercise is followed by (1) a code cell tagged ``answer`` that holds only the
   stub, a function ``my_...`` whose body raises ``NotImplementedError``, then (2) a code cell
   that calls the check on it, e.g. ``check_extinction_probability(my_extinction)``. The first
   fenced ``python`` block of the solution is the reference answer: it defines the same
-  function and runs on its own after the notebook's setup cells.
+  function and runs on its own, using at most the names the notebook imports (not the values
+  it computes); the answer key puts it in place of the stub. Code that uses the notebook's
+  results goes in a second block.
 - Each chapter module declares its graded exercises in a ``GRADED`` table, mapping the
   exercise label to a :class:`Graded` entry (function name, check, points)::
 
       GRADED = {"ch02-ex-fixed-point": Graded("my_extinction", check_extinction_probability)}
 
-  Grading goes by function name, so cells a student adds do not break it.
-- A written exercise (no ``answer`` cell) gets a "Your answer" cell in the student copy.
+  Grading goes by function name, so cells a student adds do not break it. A check is public
+  and computes the right answer, so a graded variant kept private needs a private check.
+- The student copy replaces each solution by a "Your answer" cell; the answer key puts a
+  "Model answer" cell (the solution's text) in the same place.
+- ``tests/test_coursework.py`` holds every chapter to this format: every reference answer
+  passes its check, every stub fails it, and ``GRADED`` matches the ``answer`` cells.
 """
 
 from ._core import CheckResult, Graded, attempt, attempt_number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -9,7 +10,7 @@ from typing import Any, NamedTuple
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict of a check: truthy when the answer is right; prints as one line."""
+    """The verdict of a check: truthy when the answer is right; prints wrapped to 79 columns."""
 
     passed: bool
     message: str
@@ -17,8 +18,13 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
-    def __str__(self) -> str:
+    @property
+    def line(self) -> str:
+        """The verdict on one line (for a grades table)."""
         return ("Correct! " if self.passed else "Not yet: ") + self.message
+
+    def __str__(self) -> str:  # the book's code column shows about 80 characters
+        return textwrap.fill(self.line, width=79, break_long_words=False, break_on_hyphens=False)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython display
         p.text(str(self))

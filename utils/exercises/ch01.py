@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._core import CheckResult, attempt_number
+from ._core import CheckResult, Graded, attempt_number
 
 #: The task lengths at which :func:`check_threshold` tests a student's ``p_half(L)``.
 THRESHOLD_LENGTHS: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 1000)
@@ -52,3 +52,10 @@ def check_independent_exact_match(fn: Callable[[np.ndarray], float], *, rtol: fl
                 False, f"for acc = {np.round(acc, 3).tolist()} you returned {got:.6g}, expected {want:.6g}{hint}."
             )
     return CheckResult(True, "the independent-error prediction is the product of the per-position accuracies.")
+
+
+#: The graded code exercises of chapter 1 (see :mod:`utils.exercises`).
+GRADED = {
+    "ch01-ex-threshold": Graded("my_p_half", check_threshold),
+    "ch01-ex-independent": Graded("my_independent_em", check_independent_exact_match),
+}

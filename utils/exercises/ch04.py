@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..rg import fixed_point, linearize, migdal_kadanoff
-from ._core import CheckResult, attempt
+from ._core import CheckResult, Graded, attempt
 
 #: Rescaling factors at which the student's Migdal-Kadanoff fixed point and nu are compared.
 CHECK_B = (2, 3)
@@ -44,3 +44,7 @@ def check_mk_fixed_point(fn: Callable[[int], tuple[float, float]]) -> CheckResul
                 hint = " You returned y = ln(Lambda)/ln(b); nu is its inverse."
             return CheckResult(False, f"for b = {b} your nu = {nu:.5f}, expected {nu_ref:.5f}.{hint}")
     return CheckResult(True, "your Migdal-Kadanoff fixed points and exponents nu match for b = 2 and b = 3.")
+
+
+#: The graded code exercises of chapter 4 (see :mod:`utils.exercises`).
+GRADED = {"ch04-ex-mk": Graded("my_mk_fixed_point", check_mk_fixed_point)}

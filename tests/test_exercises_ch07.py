@@ -1,0 +1,107 @@
+"""Chapter 7's exercise checks pass right answers, fail typical wrong ones with a useful hint, never raise."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import torch
+
+from utils import icl
+from utils.exercises.ch07 import GRADED, check_attention, check_dmmse, check_optimal_gamma, check_ridge
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning/07_in_context_learning.ipynb"
+
+
+def stub(*args):
+    raise NotImplementedError  # your code here
+
+
+def test_attention_check() -> None:
+    def right(x, wq, wk, wv):
+        q, k, v = x @ wq, x @ wk, x @ wv
+        return torch.softmax(q @ k.T / math.sqrt(k.shape[1]), dim=1) @ v
+
+    def unscaled(x, wq, wk, wv):
+        return torch.softmax((x @ wq) @ (x @ wk).T, dim=1) @ (x @ wv)
+
+    def wrong_axis(x, wq, wk, wv):
+        return torch.softmax((x @ wq) @ (x @ wk).T / math.sqrt(wk.shape[1]), dim=0) @ (x @ wv)
+
+    assert check_attention(right).passed
+    assert "sqrt(d_k)" in check_attention(unscaled).message
+    assert "last axis" in check_attention(wrong_axis).message
+    assert not check_attention(lambda x, wq, wk, wv: x @ wv).passed  # no attention at all
+    assert "NotImplementedError" in str(check_attention(stub))
+
+
+def test_optimal_gamma_check() -> None:
+    assert check_optimal_gamma(lambda n, d, s: icl.optimal_gamma(n, d, s)).passed
+    assert check_optimal_gamma(lambda n, d, s: n / (n + d + 1 + s**2)).passed
+    assert "noise" in check_optimal_gamma(lambda n, d, s: n / (n + d + 1)).message.lower()
+    assert "variance" in check_optimal_gamma(lambda n, d, s: n / (n + d + 1 + s)).message
+    assert "(d + 2)" in check_optimal_gamma(lambda n, d, s: n / (n + d)).message
+    assert not check_optimal_gamma(lambda n, d, s: "gamma").passed
+    assert not check_optimal_gamma(stub).passed
+
+
+def test_ridge_check() -> None:
+    def right(x, y, xq, lam):
+        return float(xq @ np.linalg.solve(x.T @ x + lam * np.eye(x.shape[1]), x.T @ y))
+
+    def least_squares(x, y, xq, lam):
+        return float(xq @ np.linalg.pinv(x) @ y)
+
+    def normalised(x, y, xq, lam):
+        n = len(y)
+        return float(xq @ np.linalg.solve(x.T @ x / n + lam * np.eye(x.shape[1]), x.T @ y / n))
+
+    assert check_ridge(right).passed
+    assert "least squares" in check_ridge(least_squares).message
+    assert "mean-normalised" in check_ridge(normalised).message
+    assert not check_ridge(stub).passed
+
+
+def test_dmmse_check() -> None:
+    def right(x, y, xq, tasks, noise):
+        log_p = -0.5 * ((y[None, :] - tasks @ x.T) ** 2).sum(1) / noise**2
+        p = np.exp(log_p - log_p.max())
+        return float((p / p.sum()) @ (tasks @ xq))
+
+    def map_only(x, y, xq, tasks, noise):
+        return float(tasks[np.argmin(((y[None, :] - tasks @ x.T) ** 2).sum(1))] @ xq)
+
+    def noise_not_squared(x, y, xq, tasks, noise):
+        return right(x, y, xq, tasks, noise**0.5)
+
+    def uniform(x, y, xq, tasks, noise):
+        return float(np.mean(tasks @ xq))
+
+    assert check_dmmse(right).passed
+    assert "MAP" in check_dmmse(map_only).message
+    assert "square the noise" in check_dmmse(noise_not_squared).message
+    assert "not equally" in check_dmmse(uniform).message
+    assert not check_dmmse(stub).passed
+
+
+def _solution_code(nb: nbformat.NotebookNode, label: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith(f":::{{solution}} {label}"):
+            return re.search(r"```python\n(.*?)```", cell.source, re.S).group(1)
+    raise AssertionError(f"no solution for {label}")
+
+
+def test_notebook_solutions_pass_and_stubs_fail() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    namespace = {"math": math, "np": np, "torch": torch, "icl": icl}
+    stubs = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
+            exec(cell.source, stubs)
+    for label, graded in GRADED.items():
+        exec(_solution_code(nb, label), namespace)
+        assert graded.check(namespace[graded.function]).passed, label
+        assert not graded.check(stubs[graded.function]).passed, label

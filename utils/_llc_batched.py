@@ -1,0 +1,196 @@
+"""Losses and gradients of many parameter vectors ("chains") at once: the engine under :mod:`utils.llc`.
+
+A :class:`ChainLoss` evaluates ``L(w_c) = loss_fn(model_{w_c}(x), y)`` for every row ``w_c`` of a
+``[chains, d]`` tensor of flattened trainable parameters, on the full data or on one
+minibatch per chain, and returns the ``[chains]`` losses with (optionally) their ``[chains, d]``
+gradients. Three paths give the same numbers up to float rounding (tested):
+
+* ``"fast"``: an ``nn.Sequential`` of ``nn.Linear`` layers and elementwise activations with 2-D
+  inputs. Each layer's weights of all chains are views ``[chains, out, in]`` into the flat
+  tensor and the forward is a batched matrix product in a features-first layout
+  ``[chains, features, samples]`` (long rows, so it is several times faster than
+  ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
+  :func:`utils.models.half_squared_error` are computed for all chains in one op.
+* ``"gram"``: the fast path's models without activations (linear networks) with full-batch
+  ``F.mse_loss`` or ``half_squared_error``. The network is the affine map ``x -> A [x; 1]``, so
+  ``sum_i ||A [x_i; 1] - y_i||^2 / n = tr(A S A^T) - 2 tr(A C^T) + s_yy`` needs only the moments
+  ``S = mean [x;1][x;1]^T``, ``C = mean y [x;1]^T``, ``s_yy = mean ||y||^2``, computed once in
+  float64: a step costs the same for any ``n``. Minibatches use the fast path.
+* ``"vmap"``: ``torch.func.vmap`` of ``functional_call`` over chains, for any other model.
+* ``"loop"``: one ``functional_call`` per chain (``vectorize=False``).
+
+Frozen parameters and buffers are passed unchanged; tied weights are handled by
+``functional_call(..., tie_weights=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, vmap
+
+from .models import half_squared_error
+
+ELEMENTWISE = (
+    torch.nn.Tanh,
+    torch.nn.ReLU,
+    torch.nn.GELU,
+    torch.nn.Sigmoid,
+    torch.nn.Identity,
+    torch.nn.SiLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.Softplus,
+)
+
+
+def _sequential_layers(model: torch.nn.Module, names: list[str]) -> list[torch.nn.Module] | None:
+    """The layers of an ``nn.Sequential`` of Linear and elementwise layers whose parameters are all trainable."""
+    if type(model) is not torch.nn.Sequential:
+        return None
+    layers, expected = list(model.children()), []
+    for i, layer in enumerate(layers):
+        if type(layer) is torch.nn.Linear:
+            expected += [f"{i}.weight"] + ([f"{i}.bias"] if layer.bias is not None else [])
+        elif type(layer) not in ELEMENTWISE:
+            return None
+    n_params = len(list(model.parameters()))
+    return layers if expected == names and len(expected) == n_params else None
+
+
+class ChainLoss:
+    """``loss_fn(model_w(x), y)`` and its gradient for a ``[chains, d]`` batch of flat parameters ``w``."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        vectorize: bool | str = "auto",
+    ) -> None:
+        self.model, self.loss_fn, self.x, self.y = model, loss_fn, x, y
+        named = dict(model.named_parameters())
+        self.names = [k for k, p in named.items() if p.requires_grad]
+        self.shapes = [named[k].shape for k in self.names]
+        self.sizes = [named[k].numel() for k in self.names]
+        self.w_star = torch.cat([named[k].detach().reshape(-1) for k in self.names]).clone()
+        self.fixed: dict[str, torch.Tensor] = {k: v.detach() for k, v in named.items() if k not in self.names}
+        self.fixed.update(dict(model.named_buffers()))
+        self.tied = len(list(model.named_parameters(remove_duplicate=False))) != len(named)
+        layers = None
+        if vectorize == "auto" and not self.tied and not self.fixed and x.dim() == 2:
+            layers = _sequential_layers(model, self.names)
+        self.layers = layers
+        self.path = "fast" if layers is not None else ("vmap" if vectorize else "loop")
+        if layers is not None:
+            self.xT = x.T.contiguous()
+            out = [m for m in layers if isinstance(m, torch.nn.Linear)][-1].out_features
+            fusable = y.dim() == 2 and y.shape[1] == out and y.dtype == x.dtype
+            self.fused = {F.mse_loss: "mse", half_squared_error: "half_sse"}.get(loss_fn) if fusable else None
+            self.yT = y.T.contiguous() if self.fused else None
+            if self.fused and all(isinstance(m, (torch.nn.Linear, torch.nn.Identity)) for m in layers):
+                self.path = "gram"
+                xa = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], dim=1)
+                yd = y.double()
+                self.s_xx, self.s_yx = xa.T @ xa / len(x), yd.T @ xa / len(x)
+                self.s_yy = float(yd.square().sum(dim=1).mean())
+
+    @property
+    def d(self) -> int:
+        return int(self.w_star.numel())
+
+    def __call__(
+        self, w: torch.Tensor, idx: torch.Tensor | None = None, *, grad: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Losses ``[k]`` (and gradients ``[k, d]`` if ``grad``) at ``w [k, d]``; ``idx [k, b]`` picks minibatches."""
+        leaf = w.detach().requires_grad_(grad)
+        with torch.set_grad_enabled(grad):
+            if self.path == "gram" and idx is None:
+                vals = self._gram(leaf)
+            elif self.layers is not None:
+                vals = self._fast(leaf, idx)
+            else:
+                vals = self._generic(leaf, idx)
+            g = torch.autograd.grad(vals.sum(), leaf)[0] if grad else None
+        return vals.detach(), g
+
+    # -- the three paths ---------------------------------------------------------------------
+
+    def _gram(self, w: torch.Tensor) -> torch.Tensor:
+        """Loss of a linear network from the data's second moments: the end-to-end affine map ``A [k, out, in + 1]``."""
+        k, w64, offset = w.shape[0], w.double(), 0
+        a = None
+        for layer in self.layers or []:
+            if not isinstance(layer, torch.nn.Linear):
+                continue
+            o, i = layer.out_features, layer.in_features
+            weight = w64[:, offset : offset + o * i].view(k, o, i)
+            offset += o * i
+            bias = w64.new_zeros(k, o, 1)
+            if layer.bias is not None:
+                bias = w64[:, offset : offset + o].unsqueeze(2)
+                offset += o
+            if a is None:  # [W | b] acting on [x; 1]
+                a = torch.cat([weight, bias], dim=2)
+            else:  # W [P | c] + [0 | b]
+                a = torch.matmul(weight, a)
+                a = torch.cat([a[:, :, :-1], a[:, :, -1:] + bias], dim=2)
+        assert a is not None
+        sse = (torch.matmul(a, self.s_xx) * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
+        return sse / a.shape[1] if self.fused == "mse" else 0.5 * sse
+
+    def _fast(self, w: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        k = w.shape[0]
+        if idx is None:
+            h: torch.Tensor = self.xT  # [in, n], broadcast over chains
+        else:
+            b = idx.shape[1]
+            h = self.x.index_select(0, idx.reshape(-1)).view(k, b, -1).transpose(1, 2)
+        offset = 0
+        for layer in self.layers or []:
+            if not isinstance(layer, torch.nn.Linear):
+                h = layer(h)
+                continue
+            o, i = layer.out_features, layer.in_features
+            weight = w[:, offset : offset + o * i].view(k, o, i)
+            offset += o * i
+            h = torch.matmul(weight, h)  # [k, out, samples]
+            if layer.bias is not None:
+                h = h + w[:, offset : offset + o].unsqueeze(2)
+                offset += o
+        if self.fused:  # the loss of all chains in one op: [k, out, samples] -> [k]
+            yT = (
+                self.yT
+                if idx is None
+                else self.y.index_select(0, idx.reshape(-1)).view(k, idx.shape[1], -1).transpose(1, 2)
+            )
+            sq = (h - yT).square()
+            return sq.mean(dim=(1, 2)) if self.fused == "mse" else 0.5 * sq.sum(dim=1).mean(dim=1)
+        ys = [self.y if idx is None else self.y[idx[c]] for c in range(k)]
+        return torch.stack([self.loss_fn(h[c].T, ys[c]) for c in range(k)])
+
+    def _params(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = dict(self.fixed)
+        for k, piece, shape in zip(self.names, torch.split(flat, self.sizes, dim=-1), self.shapes, strict=True):
+            out[k] = piece.reshape(*flat.shape[:-1], *shape)
+        return out
+
+    def _one(self, flat: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        out = functional_call(self.model, self._params(flat), (xb,), tie_weights=self.tied)
+        return self.loss_fn(out, yb)
+
+    def _generic(self, w: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        k = w.shape[0]
+        if idx is None:
+            xs, ys, dims = self.x, self.y, (0, None, None)
+        else:
+            xs, ys, dims = self.x[idx], self.y[idx], (0, 0, 0)
+        if self.path == "vmap" and k > 1:
+            return vmap(self._one, in_dims=dims)(w, xs, ys)
+        if idx is None:
+            return torch.stack([self._one(w[c], xs, ys) for c in range(k)])
+        return torch.stack([self._one(w[c], xs[c], ys[c]) for c in range(k)])

@@ -1,0 +1,148 @@
+"""Curvature of the loss at a network's parameters: Hessian and empirical Fisher (chapter 10).
+
+``L(w) = loss_fn(model(x), y)`` is the mean per-sample loss on ``data = (x, y)`` and ``w`` all
+trainable parameters of ``model``, flattened in ``model.named_parameters()`` order (``d`` of them).
+
+- :func:`hessian` builds the full ``d x d`` Hessian (small models only).
+- :func:`hessian_trace` is Hutchinson's estimator ``tr H ~ (1/m) sum_k v_k^T H v_k`` with
+  Rademacher vectors ``v_k`` (``E[v v^T] = I``), each ``H v`` a forward-over-reverse
+  Hessian-vector product; its standard error is ``hessian_trace_error``.
+- :func:`fisher_trace` is the trace of the empirical Fisher ``F = (1/n) sum_i g_i g_i^T`` with
+  ``g_i`` the gradient of the loss on sample ``i`` alone, i.e. ``(1/n) sum_i ||g_i||^2``, exact,
+  from per-sample gradients (``torch.func.vmap`` of ``torch.func.grad``).
+
+None of them changes the model's parameters (they evaluate ``torch.func.functional_call`` on
+detached copies). ``loss_fn`` must average over samples, so that on one sample it is that
+sample's loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch.func import functional_call, grad, jvp, vmap
+
+from ._validate import check_int, check_real
+
+__all__ = ["fisher_trace", "hessian", "hessian_rank", "hessian_trace", "hessian_trace_error"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch.Tensor], torch.Tensor]:
+    """``(f, w)``: ``f(flat, x, y)`` is the loss at flat parameters ``flat``; ``w`` the model's flat parameters."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be callable as loss_fn(model(x), y)")
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise TypeError("data must be a tuple (x, y) of tensors")
+    if data[0].shape[0] != data[1].shape[0] or data[0].shape[0] == 0:
+        raise ValueError(
+            f"data: x and y must have the same, non-zero length, got {data[0].shape[0]} and {data[1].shape[0]}"
+        )
+    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("model has no trainable parameters")
+    names = [k for k, _ in named]
+    shapes = [p.shape for _, p in named]
+    sizes = [p.numel() for _, p in named]
+    frozen = {k: v.detach() for k, v in model.named_parameters() if k not in names}
+    frozen.update(dict(model.named_buffers()))
+    w = torch.cat([p.detach().reshape(-1) for _, p in named]).clone()
+
+    def f(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        params = dict(frozen)
+        for k, piece, shape in zip(names, torch.split(flat, sizes), shapes, strict=True):
+            params[k] = piece.reshape(shape)
+        return loss_fn(functional_call(model, params, (x,)), y)
+
+    return f, w
+
+
+def hessian(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The full Hessian ``d^2 L / dw dw`` at the model's parameters, shape ``(d, d)`` (chapter 10)."""
+    f, w = _flat_loss(model, loss_fn, data)
+    x, y = data
+    return torch.func.hessian(f)(w, x, y)
+
+
+def hessian_rank(H: torch.Tensor | np.ndarray, *, rtol: float = 1e-6) -> int:
+    """Number of Hessian eigenvalues with ``|e| > rtol * max |e|`` (a numerical rank, chapter 10)."""
+    rtol = check_real("rtol", rtol, positive=True)
+    e = np.linalg.eigvalsh(np.asarray(H.detach().cpu() if isinstance(H, torch.Tensor) else H, dtype=float))
+    top = np.abs(e).max()
+    return int(np.sum(np.abs(e) > rtol * top)) if top > 0 else 0
+
+
+def _hutchinson(model: Any, loss_fn: Any, data: Any, num_samples: Any, seed: Any) -> torch.Tensor:
+    """The ``num_samples`` values ``v^T H v`` for Rademacher ``v`` drawn with ``seed``."""
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    f, w = _flat_loss(model, loss_fn, data)
+    x, y = data
+    gen = torch.Generator().manual_seed(seed)
+    v = (torch.randint(0, 2, (num_samples, w.numel()), generator=gen) * 2 - 1).to(w.dtype)
+    grad_f = grad(lambda flat: f(flat, x, y))
+
+    def quad(vec: torch.Tensor) -> torch.Tensor:  # v^T H v via a forward-mode derivative of the gradient
+        return torch.dot(vec, jvp(grad_f, (w,), (vec,))[1])
+
+    try:
+        return vmap(quad)(v).detach()
+    except RuntimeError:  # a model that vmap cannot batch: one vector at a time
+        return torch.stack([quad(vec) for vec in v]).detach()
+
+
+def hessian_trace(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    data: tuple[torch.Tensor, torch.Tensor],
+    *,
+    num_samples: int = 100,
+    seed: int = 0,
+) -> float:
+    """Hutchinson's estimate ``(1/m) sum_k v_k^T H v_k`` of ``tr H`` (Rademacher ``v_k``, ``m = num_samples``) (chapter 10).
+
+    Unbiased; its variance is ``(2/m) (||H||_F^2 - sum_i H_ii^2)``, so it is exact for a
+    diagonal Hessian. See :func:`hessian_trace_error` for the standard error.
+    """
+    return float(_hutchinson(model, loss_fn, data, num_samples, seed).mean())
+
+
+def hessian_trace_error(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    data: tuple[torch.Tensor, torch.Tensor],
+    *,
+    num_samples: int = 100,
+    seed: int = 0,
+) -> float:
+    """Standard error of :func:`hessian_trace` with the same arguments: ``std(v^T H v) / sqrt(m)`` (chapter 10)."""
+    values = _hutchinson(model, loss_fn, data, num_samples, seed)
+    if values.numel() < 2:
+        raise ValueError("num_samples must be >= 2 for a standard error")
+    return float(values.std() / values.numel() ** 0.5)
+
+
+def fisher_trace(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """Trace of the empirical Fisher, ``(1/n) sum_i ||grad_w loss_i||^2``, exact via per-sample gradients (chapter 10).
+
+    ``loss_i = loss_fn(model(x[i:i+1]), y[i:i+1])``. At a minimum with zero residuals (a
+    noiseless teacher fitted exactly) every ``grad loss_i`` vanishes, so this trace is 0 even
+    where the Hessian is not.
+    """
+    f, w = _flat_loss(model, loss_fn, data)
+    x, y = data
+
+    def per_sample(xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        return grad(f)(w, xi.unsqueeze(0), yi.unsqueeze(0))
+
+    try:
+        grads = vmap(per_sample, chunk_size=1024)(x, y)
+    except RuntimeError:  # a model that vmap cannot batch: one sample at a time
+        grads = torch.stack([per_sample(xi, yi) for xi, yi in zip(x, y, strict=True)])
+    return float(grads.detach().pow(2).sum() / x.shape[0])

@@ -1,0 +1,251 @@
+"""Training many modular-arithmetic networks at once, and reading grokking off their curves (chapter 6).
+
+:func:`train_modular` trains every network of a :class:`~utils.models.ModularMLP` on its own
+training split, full batch, with AdamW. Each network may have its own weight decay (a
+decoupled decay ``w <- (1 - lr * wd_m) w`` before each Adam step, exactly what
+``torch.optim.AdamW`` does, but with one ``wd_m`` per network). It records:
+
+- the training loss and accuracy of every network after **every** step (they come free with
+  the training forward pass), so the step at which training accuracy first reaches 100 % is
+  exact;
+- every ``eval_every`` steps, the train and test loss and accuracy over all ``p**2`` pairs, and
+  each network's parameter norm; every ``snapshot_every`` steps, a copy of all parameters (for
+  the Fourier progress measures of :mod:`utils.fourier`).
+
+:func:`grokking_steps` reads off step A (train accuracy first at 100 %) and step B (test accuracy
+first above 95 %), and :func:`classify_run` names a run's phase in the vocabulary of
+Liu et al. (2022): comprehension, grokking, memorisation or confusion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validate import check_int, check_real
+from .data import ModularData
+from .models import ModularMLP
+from .progress import progress as _progress
+
+PHASES = ("comprehension", "grokking", "memorisation", "confusion")
+
+
+@dataclass(frozen=True)
+class ModularHistory:
+    """What :func:`train_modular` records; arrays have one column per network.
+
+    ``step_loss``/``step_acc``: ``[steps + 1, models]``, training loss (nats) and accuracy of the
+    parameters after ``t`` steps, row ``t``. ``eval_step``: the steps of the full evaluations;
+    ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss``, ``weight_norm`` (the L2 norm of all
+    of a network's parameters): ``[len(eval_step), models]``. ``snapshots``: ``{step: {name:
+    array [models, ...]}}``. ``train_mask``/``test_mask``/``labels``: ``[models, p * p]`` over the
+    pairs ``a * p + b``.
+    """
+
+    step_loss: np.ndarray
+    step_acc: np.ndarray
+    eval_step: np.ndarray
+    train_acc: np.ndarray
+    test_acc: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    weight_norm: np.ndarray
+    train_mask: np.ndarray
+    test_mask: np.ndarray
+    labels: np.ndarray
+    weight_decay: np.ndarray
+    snapshots: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def _masks(data: Sequence[tuple[ModularData, ModularData]], p: int) -> tuple[np.ndarray, ...]:
+    m = len(data)
+    train_mask = np.zeros((m, p * p), dtype=bool)
+    test_mask = np.zeros((m, p * p), dtype=bool)
+    labels = np.full((m, p * p), -1, dtype=np.int64)
+    for i, pair in enumerate(data):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(d, ModularData) for d in pair)):
+            raise TypeError(f"data[{i}] must be a (train, test) pair of ModularData, as modular_arithmetic returns")
+        train, test = pair
+        if train.p != p or test.p != p:
+            raise ValueError(f"data[{i}] is for p = {train.p}, {test.p}; the model has p = {p}")
+        if train.op != test.op:
+            raise ValueError(f"data[{i}]: train and test use different operations ({train.op!r}, {test.op!r})")
+        if np.intersect1d(train.pair_index, test.pair_index).size:
+            raise ValueError(f"data[{i}]: the train and test splits share pairs")
+        train_mask[i, train.pair_index] = True
+        test_mask[i, test.pair_index] = True
+        labels[i, train.pair_index] = train.y.numpy()
+        labels[i, test.pair_index] = test.y.numpy()
+    return train_mask, test_mask, labels
+
+
+def _per_model(name: str, value: float | Sequence[float], m: int) -> np.ndarray:
+    values = np.atleast_1d(np.asarray(value, dtype=float))
+    if values.ndim != 1 or values.size not in (1, m):
+        raise ValueError(f"{name} must be one number or one per network ({m}), got {value!r}")
+    for v in values:
+        check_real(name, float(v), nonnegative=True)
+    return np.broadcast_to(values, (m,)).copy()
+
+
+def train_modular(
+    model: ModularMLP,
+    data: Sequence[tuple[ModularData, ModularData]],
+    *,
+    steps: int,
+    lr: float = 1e-2,
+    weight_decay: float | Sequence[float] = 1.0,
+    betas: tuple[float, float] = (0.9, 0.98),
+    eval_every: int = 10,
+    snapshot_every: int | None = None,
+    progress: bool = True,
+) -> ModularHistory:
+    """Minimise each network's mean cross-entropy on its own training split, full batch, with AdamW.
+
+    ``data[m]`` is network ``m``'s ``(train, test)`` pair from :func:`utils.data.modular_arithmetic`.
+    ``weight_decay`` is one number or one per network. The model is trained in place; a non-finite
+    loss stops training with an error.
+    """
+    if not isinstance(model, ModularMLP):
+        raise TypeError(f"model must be a utils.models.ModularMLP, got {type(model).__name__}")
+    m, p = model.num_models, model.p
+    if not isinstance(data, (list, tuple)) or len(data) != m:
+        raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {type(data).__name__}")
+    steps = check_int("steps", steps, minimum=1)
+    lr = check_real("lr", lr, positive=True)
+    wd = _per_model("weight_decay", weight_decay, m)
+    if np.any(lr * wd >= 1):
+        raise ValueError(
+            f"weight_decay must satisfy lr * weight_decay < 1 (the decay factor 1 - lr * wd must stay positive), got {wd.max()}"
+        )
+    if not (len(betas) == 2 and all(0.0 <= check_real("betas", b) < 1.0 for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    eval_every = check_int("eval_every", eval_every, minimum=1)
+    snapshot_every = eval_every if snapshot_every is None else check_int("snapshot_every", snapshot_every, minimum=1)
+    train_mask, test_mask, labels = _masks(data, p)
+
+    # each network's training pairs, padded to the longest split with zero weight
+    n_train = train_mask.sum(1)
+    n_max = int(n_train.max())
+    index = np.zeros((m, n_max), dtype=np.int64)
+    weight = np.zeros((m, n_max), dtype=np.float32)
+    for i in range(m):
+        rows = np.flatnonzero(train_mask[i])
+        index[i, : rows.size] = rows
+        weight[i, : rows.size] = 1.0 / rows.size
+    index_t = torch.as_tensor(index)
+    x = torch.stack([index_t // p, index_t % p], dim=-1)  # [models, n_max, 2]
+    y = torch.as_tensor(np.take_along_axis(labels, index, 1))
+    w = torch.as_tensor(weight)
+    real = w > 0
+    labels_t = torch.as_tensor(np.maximum(labels, 0))
+    masks = {"train": torch.as_tensor(train_mask), "test": torch.as_tensor(test_mask)}
+
+    params = [model.embed, model.w_a, model.w_b, model.w_out]
+    opt = torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=0.0)
+    decay = torch.as_tensor(1.0 - lr * wd, dtype=torch.float32).view(m, 1, 1)
+    step_loss = np.zeros((steps + 1, m))
+    step_acc = np.zeros((steps + 1, m))
+    evals: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
+    }
+    eval_steps: list[int] = []
+    snapshots: dict[int, dict[str, np.ndarray]] = {}
+
+    @torch.no_grad()
+    def evaluate(step: int) -> None:
+        logits = model.all_logits()
+        nll = nn.functional.cross_entropy(logits.transpose(1, 2), labels_t, reduction="none")  # [models, p * p]
+        correct = (logits.argmax(-1) == labels_t).float()
+        for name, mask in masks.items():
+            count = mask.sum(1).clamp(min=1)
+            evals[f"{name}_acc"].append(((correct * mask).sum(1) / count).numpy())
+            evals[f"{name}_loss"].append(((nll * mask).sum(1) / count).numpy())
+        evals["weight_norm"].append(torch.sqrt(sum((q.detach() ** 2).sum((1, 2)) for q in params)).numpy())
+        eval_steps.append(step)
+
+    def snapshot(step: int) -> None:
+        snapshots[step] = {
+            name: q.detach().numpy().copy() for name, q in zip(("embed", "w_a", "w_b", "w_out"), params, strict=True)
+        }
+
+    bar = _progress(range(1, steps + 2), desc="training", total=steps + 1) if progress else range(1, steps + 2)
+    for t in bar:  # iteration t measures the parameters after t - 1 steps, then takes step t
+        out = model(x)
+        nll = nn.functional.cross_entropy(out.transpose(1, 2), y, reduction="none")  # [models, n_max]
+        per_model = (nll * w).sum(1)
+        with torch.no_grad():
+            step_loss[t - 1] = per_model.numpy()
+            step_acc[t - 1] = (((out.argmax(-1) == y) & real).sum(1) / torch.as_tensor(n_train)).numpy()
+        if not np.all(np.isfinite(step_loss[t - 1])):
+            bad = int(np.flatnonzero(~np.isfinite(step_loss[t - 1]))[0])
+            raise FloatingPointError(
+                f"training loss of network {bad} became {step_loss[t - 1, bad]} after {t - 1} steps: lower lr (now {lr})"
+            )
+        if (t - 1) % eval_every == 0 or t - 1 == steps:
+            evaluate(t - 1)
+        if (t - 1) % snapshot_every == 0 or t - 1 == steps:
+            snapshot(t - 1)
+        if t > steps:
+            break
+        opt.zero_grad(set_to_none=True)
+        per_model.sum().backward()
+        with torch.no_grad():
+            for q in params:
+                q.mul_(decay)
+        opt.step()
+    stacked = {k: np.stack(v) for k, v in evals.items()}
+    return ModularHistory(
+        step_loss=step_loss,
+        step_acc=step_acc,
+        eval_step=np.asarray(eval_steps),
+        train_mask=train_mask,
+        test_mask=test_mask,
+        labels=labels,
+        weight_decay=wd,
+        snapshots=snapshots,
+        **stacked,
+    )
+
+
+def first_step(steps: np.ndarray, values: np.ndarray, threshold: float, *, strict: bool = False) -> float:
+    """The first entry of ``steps`` where ``values >= threshold`` (``>`` if ``strict``), or ``nan`` if never."""
+    steps, values = np.asarray(steps), np.asarray(values, dtype=float)
+    if steps.shape != values.shape or steps.ndim != 1:
+        raise ValueError(
+            f"steps and values must be 1-D arrays of the same length, got {steps.shape} and {values.shape}"
+        )
+    hit = values > threshold if strict else values >= threshold
+    return float(steps[np.argmax(hit)]) if hit.any() else math.nan
+
+
+def grokking_steps(history: ModularHistory, *, test_threshold: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Per network, step A (training accuracy first 100 %) and step B (test accuracy first above ``test_threshold``).
+
+    A is exact (training accuracy is recorded after every step); B is resolved to the
+    evaluation interval. ``nan`` where the threshold is never reached.
+    """
+    check_real("test_threshold", test_threshold, low=0.0, high=1.0)
+    all_steps = np.arange(history.step_acc.shape[0])
+    a = np.array([first_step(all_steps, col, 1.0) for col in history.step_acc.T])
+    b = np.array([first_step(history.eval_step, col, test_threshold, strict=True) for col in history.test_acc.T])
+    return a, b
+
+
+def classify_run(step_a: float, step_b: float, *, ratio: float = 5.0) -> str:
+    """Name a run's phase from its steps A and B (``nan`` = never reached) within the training budget.
+
+    ``"comprehension"``: test accuracy passes the threshold before ``ratio * A`` (or without the
+    training set ever being fitted exactly); ``"grokking"``: it does, but only at ``B >= ratio * A``;
+    ``"memorisation"``: the training set is fitted, the test set never is; ``"confusion"``: neither.
+    """
+    ratio = check_real("ratio", ratio, positive=True)
+    a, b = float(step_a), float(step_b)
+    if not math.isnan(b):
+        return "grokking" if not math.isnan(a) and b >= ratio * max(a, 1.0) else "comprehension"
+    return "memorisation" if not math.isnan(a) else "confusion"
