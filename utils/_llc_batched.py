@@ -47,17 +47,18 @@ ELEMENTWISE = (
 
 #: Samples per chunk when the by-hand path evaluates the full data without gradient.
 CHUNK = 2048
-#: Activations whose derivative the by-hand backward writes from the output ``h`` (None: 1).
+#: Activations whose derivative the by-hand backward writes, in place, over their output ``h``
+#: (no longer needed by then; None: the derivative is 1).
 DERIVATIVE: dict[type, Callable[[torch.Tensor], torch.Tensor] | None] = {
-    torch.nn.Tanh: lambda h: 1 - h.square(),
-    torch.nn.Sigmoid: lambda h: h * (1 - h),
-    torch.nn.ReLU: lambda h: (h > 0).to(h.dtype),
+    torch.nn.Tanh: lambda h: h.square_().neg_().add_(1.0),  # 1 - h^2
+    torch.nn.Sigmoid: lambda h: h.addcmul_(h, h, value=-1.0),  # h (1 - h)
+    torch.nn.ReLU: lambda h: h.gt_(0.0),  # 1 where z > 0
     torch.nn.Identity: None,
 }
 #: Their in-place forms for the by-hand path. tanh is ``2 sigmoid(2z) - 1``: the same function up to
 #: float rounding, and about twice as fast as torch's CPU tanh kernel (bench/README.md).
 IN_PLACE: dict[type, Callable[[torch.Tensor], torch.Tensor]] = {
-    torch.nn.Tanh: lambda z: torch.sigmoid_(z.mul_(2)).mul_(2).sub_(1),
+    torch.nn.Tanh: lambda z: torch.sigmoid_(z.mul_(2.0)).mul_(2.0).sub_(1.0),
     torch.nn.Sigmoid: torch.sigmoid_,
     torch.nn.ReLU: torch.relu_,
     torch.nn.Identity: lambda h: h,
@@ -105,6 +106,7 @@ class ChainLoss:
         self.layers = layers
         self.path = "fast" if layers is not None else ("vmap" if vectorize else "loop")
         self.by_hand = False
+        self.workspace: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
         if layers is not None:
             self.xT = x.T.contiguous()
             out = [m for m in layers if isinstance(m, torch.nn.Linear)][-1].out_features
@@ -170,6 +172,13 @@ class ChainLoss:
         sse = (torch.matmul(a, self.s_xx) * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
         return sse / a.shape[1] if self.fused == "mse" else 0.5 * sse
 
+    def _buffer(self, key: int, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A workspace tensor kept between calls: large activations are not reallocated at every step."""
+        buf = self.workspace.get((key, shape))
+        if buf is None or buf.dtype != dtype:
+            buf = self.workspace[(key, shape)] = torch.empty(shape, dtype=dtype)
+        return buf
+
     def _inputs(self, idx: torch.Tensor | None, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Inputs ``[in, n]`` (full data, broadcast over chains) or ``[k, in, b]``, and targets alike."""
         if idx is None:
@@ -191,12 +200,13 @@ class ChainLoss:
                 weight = w[:, offset : offset + o * i].view(k, o, i)
                 tape.append((layer, h, offset))
                 offset += o * i
+                out = self._buffer(len(tape), (k, o, h.shape[-1]), w.dtype) if by_hand else None
                 if layer.bias is not None:
                     bias = w[:, offset : offset + o].unsqueeze(2)
-                    h = torch.baddbmm(bias, weight, h.expand(k, -1, -1))
+                    h = torch.baddbmm(bias, weight, h.expand(k, -1, -1), out=out)
                     offset += o
                 else:
-                    h = torch.matmul(weight, h)
+                    h = torch.matmul(weight, h, out=out)
                 fresh = True
             else:
                 h = IN_PLACE[type(layer)](h) if by_hand and fresh and type(layer) in IN_PLACE else layer(h)
@@ -253,9 +263,10 @@ class ChainLoss:
             if layer.bias is not None:
                 pieces.append(g.sum(dim=2))
             pieces.append(torch.matmul(g, a.transpose(-1, -2)).reshape(k, -1))  # dL/dW = g a^T
-            if j > 0:
-                weight = w[:, offset : offset + layer.out_features * layer.in_features]
-                g = torch.matmul(weight.view(k, layer.out_features, -1).transpose(1, 2), g)
+            if j > 0:  # dL/d(input) = W^T g
+                o, i = layer.out_features, layer.in_features
+                weight_t = w[:, offset : offset + o * i].view(k, o, i).transpose(1, 2)
+                g = torch.bmm(weight_t, g, out=self._buffer(-1 - j, (k, i, g.shape[2]), g.dtype))
         return loss, torch.cat(pieces[::-1], dim=1)
 
     def _params(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -191,7 +191,7 @@ def run_chains(
                 if not 0 < curvature < math.inf:
                     raise ValueError("step_size='auto' found no positive curvature at w*: pass a step_size")
                 eps, next_curvature = SGLD_EPS_CURVATURE / curvature, max(1, 2 * t)
-        losses[:, t], dist2[:, t] = loss.double(), (w - w_star).double().square().sum(1)
+        losses[:, t], dist2[:, t] = loss, (w - w_star).square().sum(1)  # stored in float64
         new = sgld_step(w, grad, w_star, noise, step_size=eps, nbeta=nbeta, localization=gamma)
         if sampler == "mala":
             new_loss, new_grad, new_u, new_drift = pot(new, idx)
