@@ -12,7 +12,7 @@ export MKL_NUM_THREADS ?= 1
 export PTDL_NO_PROGRESS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: help install book test lint format lab setup-cells clean clean-book student answer-key grade
+.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines student answer-key grade
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every notebook)"
@@ -20,6 +20,8 @@ help:
 	@echo "make lint   check the code style with ruff (make format fixes it)"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make setup-cells  write _config.yml's repository URL into every notebook's setup cell"
+	@echo "make check-pages  screenshot every page (1280/420 px, light/dark) and check it"
+	@echo "make check-lines  list code and printed lines over 79 characters"
 	@echo "make student [TAG=...]  student copies (no solutions) in _build/student/chapters"
 	@echo "make answer-key         answer keys in _build/answer-key/chapters"
 	@echo "make grade SUBMISSIONS=\"a.ipynb b.ipynb\" GRADES=grades.csv  grade into a CSV"
@@ -67,6 +69,26 @@ format: $(STAMP)
 
 lab: $(STAMP)
 	PTDL_NO_PROGRESS=0 $(BIN)/jupyter lab chapters/
+
+# Headless Chromium looks at every page as a reader does (tests/check_pages.py); MathJax and
+# the widget manager come from local npm copies in .pagecheck/, so it runs offline.
+PAGECHECK := .pagecheck/node_modules/.installed
+
+$(PAGECHECK):
+	@command -v npm >/dev/null || { echo "check-pages needs npm (Node.js): e.g. sudo apt-get install npm"; exit 1; }
+	npm install --prefix .pagecheck --no-save --no-audit --no-fund \
+		mathjax@3.2.2 @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.4
+	@touch $@
+
+check-pages: $(STAMP) $(PAGECHECK) book
+	$(BIN)/python tests/check_pages.py
+
+# Code lines of the notebooks, then lines printed by the executed copies that `make book` keeps.
+check-lines: $(STAMP)
+	@test -d _build/jupyter_execute || $(MAKE) book
+	@$(BIN)/python tests/line_length.py chapters/*/*.ipynb; code=$$?; \
+	$(BIN)/python tests/line_length.py --outputs _build/jupyter_execute/chapters/*/*.ipynb || code=1; \
+	exit $$code
 
 # Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
 setup-cells: $(STAMP)

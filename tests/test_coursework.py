@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import importlib
 import json
 import re
 import subprocess
@@ -407,3 +408,14 @@ def test_a_verdict_prints_within_the_code_column_and_grades_on_one_line() -> Non
     result = CheckResult(False, UNFINISHED + " " + "x" * 30)
     assert max(len(line) for line in str(result).splitlines()) <= 79 and "\n" in str(result)
     assert "\n" not in result.line and result.line.startswith("Not yet: ") and result.line.endswith("x" * 30)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_instructors_syllabus_lists_every_exercise(path: Path) -> None:
+    """instructors.md's syllabus names each exercise of the chapter, the graded ones in bold."""
+    syllabus = (ROOT / "instructors.md").read_text()
+    nb = _read(path)
+    graded = importlib.import_module(f"utils.exercises.ch{chapter_number(nb):02d}").GRADED
+    for ex in exercises(nb, path.name):
+        name = f"**`{ex.label}`**" if ex.label in graded else f"`{ex.label}`"
+        assert name in syllabus and (ex.label in graded or f"**`{ex.label}`**" not in syllabus), ex.label

@@ -35,6 +35,17 @@ def test_same_problems_for_every_tokenisation_and_disjoint_splits() -> None:
     assert len(train_codes) == 300
 
 
+def test_dense_request_uses_every_problem_once() -> None:
+    # 1-digit numbers: 100 problems; asking for more than a quarter of them takes the
+    # permutation branch. Asking for all 100 must return each problem exactly once.
+    train, test = addition_split(70, 30, 1, seed=4)
+    codes = np.concatenate([train.a * 10 + train.b, test.a * 10 + test.b])
+    assert sorted(codes.tolist()) == list(range(100))
+    tr, te = addition_split(30, 10, 1, seed=4)  # 40 > 100 // 4: permutation branch, disjoint
+    assert not set((tr.a * 10 + tr.b).tolist()) & set((te.a * 10 + te.b).tolist())
+    assert len(set((tr.a * 10 + tr.b).tolist())) == 30
+
+
 def test_seeded() -> None:
     a, _ = addition_split(50, 10, 5, seed=1)
     b, _ = addition_split(50, 10, 5, seed=1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from functools import partial
+
 import numpy as np
 
 from utils.exercises import ch03
@@ -32,6 +35,24 @@ def binder_solution(m: np.ndarray) -> float:
     return 1 - np.mean(m**4) / (3 * np.mean(m**2) ** 2)
 
 
+def exact_m_solution(L: int, T: float, h: float) -> float:
+    s = np.array(list(itertools.product([-1, 1], repeat=L * L))).reshape(-1, L, L)
+    bonds = (s * (np.roll(s, -1, 1) + np.roll(s, -1, 2))).sum(axis=(1, 2))
+    M = s.sum(axis=(1, 2))
+    E = -bonds - h * M
+    w = np.exp(-(E - E.min()) / T)
+    return float(np.sum(w * M) / np.sum(w) / (L * L))
+
+
+def exact_m_variant(L: int, T: float, h: float, *, J: float = 1.0, sign: float = 1.0, absolute: bool = False) -> float:
+    s = np.array(list(itertools.product([-1, 1], repeat=L * L))).reshape(-1, L, L)
+    bonds = (s * (np.roll(s, -1, 1) + np.roll(s, -1, 2))).sum(axis=(1, 2))
+    M = s.sum(axis=(1, 2))
+    E = -J * bonds - sign * h * M
+    w = np.exp(-(E - E.min()) / T)
+    return float(np.sum(w * (np.abs(M) if absolute else M)) / np.sum(w) / (L * L))
+
+
 def unfinished(x: np.ndarray) -> float:
     raise NotImplementedError
 
@@ -57,6 +78,20 @@ def test_binder_check() -> None:
     assert not ch03.check_binder_cumulant(lambda m: np.mean(m**4) / (3 * np.mean(m**2) ** 2)).passed
 
 
+def test_exact_magnetization_check_accepts_solution_and_rejects_mistakes() -> None:
+    result = ch03.check_exact_magnetization(exact_m_solution)
+    assert result.passed, result.message
+    wrong_sign = ch03.check_exact_magnetization(partial(exact_m_variant, sign=-1.0))
+    assert not wrong_sign.passed and "sign of the field" in wrong_sign.message
+    absolute = ch03.check_exact_magnetization(partial(exact_m_variant, absolute=True))
+    assert not absolute.passed and "|m|" in absolute.message
+    double = ch03.check_exact_magnetization(partial(exact_m_variant, J=2.0))
+    assert not double.passed and "twice" in double.message
+    total = ch03.check_exact_magnetization(lambda L, T, h: L * L * exact_m_solution(L, T, h))
+    assert not total.passed and "L^2" in total.message
+    assert not ch03.check_exact_magnetization(lambda L, T, h: np.tanh(h / T)).passed  # independent spins
+
+
 def test_unfinished_and_broken_answers_do_not_raise() -> None:
     for check in (ch03.check_energy_per_spin, ch03.check_binder_cumulant):
         result = check(unfinished)
@@ -64,3 +99,8 @@ def test_unfinished_and_broken_answers_do_not_raise() -> None:
         assert not check(lambda x: "a string").passed
         assert not check(lambda x: 1 / 0).passed
         assert not check(42).passed
+    field = ch03.check_exact_magnetization
+    assert "NotImplementedError" in field(lambda L, T, h: unfinished(L)).message
+    assert not field(lambda L, T, h: "a string").passed
+    assert not field(lambda L, T, h: 1 / 0).passed
+    assert not field(42).passed

@@ -2,7 +2,7 @@
 
 The prior is uniform on a box ``B = [low_1, high_1] x ... x [low_d, high_d]`` (``d = 1`` or
 ``2``) and the per-sample loss is a potential ``K(w)``, so the posterior at sample size ``n``
-is ``exp(-n K(w)) / Z_n`` on ``B`` and the free energy is
+is ``exp(-n K(w)) / Z_n`` on ``B`` and the free energy is::
 
     F_n = -log Z_n,   Z_n = (1/|B|) * integral over B of exp(-n K(w)) dw.
 

@@ -3,8 +3,11 @@
 Chapter 1: multi-digit addition ``a + b`` with two tokenisations of the numbers:
 
 - digit-level (``chunk=1``): every decimal digit is a token, vocabulary ``0..9``;
-- chunked (``chunk=c``): each group of ``c`` digits is one token, vocabulary ``0..10**c - 1``,
-  like GPT-2's BPE, which has single tokens for hundreds of the numbers below 1000.
+- chunked (``chunk=c``): each group of ``c`` digits is one token, vocabulary ``0..10**c - 1``.
+  The chunks are fixed and right-aligned (counted from the units digit, the number zero-padded
+  on the left), which is close to the right-to-left split that Singh & Strouse (2024) enforce
+  with thousands separators. It is *not* GPT-2's byte-pair encoding, whose split of a number
+  depends on the number itself (common numbers are single tokens, others split irregularly).
 
 Numbers are written most significant digit first and zero-padded: ``a`` and ``b`` to
 ``num_digits`` digits, the sum to ``num_digits + 1`` digits; padding is added on the left so the

@@ -45,7 +45,7 @@ one forward pass over the data per epoch of sampling and at most 64 of them what
 length); ``ess``: bulk effective sample size of the draws' losses; ``mcse``: Monte Carlo
 standard error of the estimate; ``drift_z``: the running mean's drift (last half against first
 quarter, in standard errors); ``acceptance_rate`` (MALA). ``converged`` is true when R-hat
-< 1.01, ESS >= 100 per chain, |drift z| < 3 and (MALA) acceptance >= 0.2; otherwise the
+< 1.01, ESS >= 100 per chain, ``|drift z| < 3`` and (MALA) acceptance >= 0.2; otherwise the
 estimator warns with what to change. ``localization_sensitivity`` is ``d llc / d ln
 localization`` (exactly ``-localization * Cov(nbeta L_n, ||w - w*||^2 / 2)`` under ``p``,
 estimated from the same draws): large values mean the estimate depends on the localization.
@@ -88,7 +88,7 @@ __all__ = [
 SAMPLERS = ("auto", "mala", "sgld")
 #: MALA's default ``target_accept`` for ``step_size="auto"``.
 TARGET_ACCEPT = 0.7
-#: Convergence thresholds: R-hat, bulk ESS per chain, |drift z|, MALA acceptance.
+#: Convergence thresholds: R-hat, bulk ESS per chain, ``|drift z|``, MALA acceptance.
 R_HAT_MAX, ESS_PER_CHAIN, DRIFT_Z_MAX, ACCEPT_MIN = 1.01, 100, 3.0, 0.2
 #: Default burn-in, as a fraction of ``num_draws``.
 BURNIN_FRACTION = 0.5

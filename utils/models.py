@@ -5,12 +5,8 @@ output tokens in one shot: one-hot inputs, flattened, through ``depth`` hidden R
 ``width`` units, then one softmax head (``vocab`` logits) per output position. Chapter 1 trains a
 family of them of growing ``width`` on multi-digit addition.
 
-Chapter 7 (attention): :func:`attention`, :class:`SingleHeadAttention`, the linear self-attention
-layer :class:`LinearSelfAttention` (with its effective preconditioner ``gamma()``) and the small
-softmax transformer :class:`ICLTransformer`.
-
-Chapter 6 (grokking): :class:`ModularMLP`, many one-hidden-layer networks for modular arithmetic
-trained as one batched model.
+Chapter 6's :class:`~utils.grokking.ModularMLP` lives in :mod:`utils.grokking` and chapter 7's
+attention models in :mod:`utils.attention`.
 """
 
 from __future__ import annotations
@@ -76,6 +72,134 @@ def predict_tokens(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Most likely token at every output position: ``argmax`` of ``model(x)`` over the vocabulary, shape ``[n, length]``."""
     with eval_mode(check_module("model", model)):
         return model(x).argmax(dim=-1)
+
+
+class TokenMLPEnsemble(nn.Module):
+    """``num_models`` independent one-hidden-layer token MLPs trained in one batched pass (chapter 1).
+
+    Model ``m`` embeds the input tokens, ``u_m = b_m + sum_i E_m[i, x_i]`` (the same as a linear
+    layer on one-hot inputs, as in :class:`TokenMLP` with ``depth=1``), and predicts output
+    position ``t`` from ``h_mt = relu(u_m + a_mt)`` as ``logits_mt = W_mt h_mt + c_mt``.
+
+    - ``autoregressive=False``: ``a_mt = 0``, every position is read off one hidden layer
+      (separate output heads, all positions at once, like :class:`TokenMLP`).
+    - ``autoregressive=True``: ``a_mt = d_mt + sum_{s<t} F_m[s, y_s]`` sees the answer tokens
+      already emitted, so position ``t`` is predicted given ``y_<t`` (a causal model). The
+      forward pass then takes ``[x, y]`` concatenated (teacher forcing, for training and for
+      ``log p(answer)``); :func:`generate_tokens` decodes greedily from ``x`` alone.
+
+    Output logits ``[num_models, n, num_out, vocab]``. Parameters of different models never mix,
+    so :func:`ensemble_cross_entropy` (a sum over models) trains each exactly as if alone.
+    """
+
+    def __init__(
+        self,
+        num_in: int,
+        num_out: int,
+        vocab: int,
+        width: int,
+        *,
+        num_models: int = 1,
+        autoregressive: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_in = check_int("num_in", num_in, minimum=1)
+        self.num_out = check_int("num_out", num_out, minimum=1)
+        self.vocab = check_int("vocab", vocab, minimum=2)
+        self.width = check_int("width", width, minimum=1)
+        self.num_models = check_int("num_models", num_models, minimum=1)
+        if not isinstance(autoregressive, bool):
+            raise TypeError(f"autoregressive must be True or False, got {autoregressive!r}")
+        self.autoregressive = autoregressive
+        gen = torch.Generator().manual_seed(check_seed(seed))
+        m, t, v, w = self.num_models, self.num_out, self.vocab, self.width
+
+        def uniform(*shape: int, fan_in: int) -> nn.Parameter:
+            # torch's default for nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+            bound = 1.0 / math.sqrt(fan_in)
+            return nn.Parameter((2 * torch.rand(*shape, generator=gen) - 1) * bound)
+
+        fan_in = (self.num_in + (t if autoregressive else 0)) * v
+        self.embed_in = uniform(m, self.num_in * v, w, fan_in=fan_in)
+        self.bias_in = uniform(m, 1, w, fan_in=fan_in)
+        self.head = uniform(m, t, w, v, fan_in=w)
+        self.bias_out = uniform(m, 1, t, v, fan_in=w)
+        if autoregressive:
+            self.embed_out = uniform(m, t * v, w, fan_in=fan_in)
+            self.bias_pos = uniform(m, t, w, fan_in=fan_in)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[num_models, n, num_out, vocab]``; ``x`` is ``[n, num_in]``, or ``[n, num_in + num_out]`` if autoregressive."""
+        k = self.num_in + (self.num_out if self.autoregressive else 0)
+        if x.ndim != 2 or x.shape[1] != k:
+            raise ValueError(f"x must have shape [n, {k}], got {tuple(x.shape)}")
+        x = x.long()
+        m, n, t, w = self.num_models, x.shape[0], self.num_out, self.width
+        u = self._embed(self.embed_in, x[:, : self.num_in]) + self.bias_in  # [m, n, w]
+        if not self.autoregressive:
+            # every position reads the same hidden layer: one matrix product per model
+            logits = torch.bmm(torch.relu(u), self.head.permute(0, 2, 1, 3).reshape(m, w, t * self.vocab))
+            return logits.view(m, n, t, self.vocab) + self.bias_out
+        seen = self._embed(self.embed_out, x[:, self.num_in :], keep_positions=True)  # [m, n, t, w]
+        h = torch.relu(u.unsqueeze(2) + seen + self.bias_pos.unsqueeze(1))
+        # batch over (model, position): [m t, n, w] @ [m t, w, vocab]
+        hb = h.permute(0, 2, 1, 3).reshape(m * t, n, w)
+        logits = torch.bmm(hb, self.head.reshape(m * t, w, self.vocab)).view(m, t, n, self.vocab)
+        return logits.permute(0, 2, 1, 3) + self.bias_out
+
+    def _embed(self, table: torch.Tensor, tokens: torch.Tensor, keep_positions: bool = False) -> torch.Tensor:
+        """Rows ``table[m, position * vocab + token]`` of each model, summed over positions unless kept."""
+        m, rows, w = table.shape
+        n, k = tokens.shape
+        if keep_positions:  # [m, n, k, w]: row t sums the table rows of the tokens before t
+            onehot = nn.functional.one_hot(tokens, self.vocab).to(table.dtype)  # [n, k, v]
+            before = torch.ones(k, k).tril(-1).to(table.dtype)  # before[t, s] = 1 if s < t
+            prefix = (before.view(1, k, k, 1) * onehot.unsqueeze(1)).view(n * k, rows)
+            return torch.matmul(prefix, table).view(m, n, k, w)
+        if rows <= 1024:  # small one-hot: a dense product is fastest on a CPU
+            onehot = nn.functional.one_hot(tokens, self.vocab).to(table.dtype).view(n, rows)
+            return torch.matmul(onehot, table)
+        index = tokens + torch.arange(k) * self.vocab
+        index = index.unsqueeze(0) + (torch.arange(m) * rows).view(m, 1, 1)  # [m, n, k]
+        return nn.functional.embedding(index, table.reshape(m * rows, w)).sum(2)
+
+
+def ensemble_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum over models of each model's mean cross-entropy (nats per token); logits ``[m, n, length, vocab]``."""
+    if logits.ndim != 4 or targets.shape != logits.shape[1:3]:
+        raise ValueError(
+            f"logits must be [m, n, length, vocab] and targets [n, length], "
+            f"got {tuple(logits.shape)} and {tuple(targets.shape)}"
+        )
+    logp = torch.log_softmax(logits, dim=-1)
+    picked = logp.gather(-1, targets.long().expand(logits.shape[0], -1, -1).unsqueeze(-1))
+    return -picked.mean(dim=(1, 2, 3)).sum()
+
+
+@torch.no_grad()
+def generate_tokens(model: TokenMLPEnsemble, x: torch.Tensor) -> torch.Tensor:
+    """Greedy answers ``[num_models, n, num_out]``: argmax at each position, fed back if autoregressive."""
+    with eval_mode(check_module("model", model)):
+        if not model.autoregressive:
+            return model(x).argmax(-1)
+        m, n, t = model.num_models, x.shape[0], model.num_out
+        out = torch.zeros(m, n, t, dtype=torch.long)
+        for pos in range(t):
+            # each model decodes on its own past outputs: run the batched model on model i's prefix
+            for i in range(m):
+                logits = model(torch.cat([x, out[i]], dim=1))[i, :, pos]
+                out[i, :, pos] = logits.argmax(-1)
+        return out
+
+
+@torch.no_grad()
+def answer_log_likelihood(model: TokenMLPEnsemble, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``log p(y | x)`` in nats, ``[num_models, n]``: sum over positions of ``log p(y_t | x, y_<t)``."""
+    with eval_mode(check_module("model", model)):
+        inp = torch.cat([x, y], dim=1) if model.autoregressive else x
+        logp = torch.log_softmax(model(inp), dim=-1)
+        return logp.gather(-1, y.long().expand(model.num_models, -1, -1).unsqueeze(-1)).squeeze(-1).sum(-1)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -279,289 +403,6 @@ class ToyModelOfSuperposition(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x @ self.W.T @ self.W + self.b)
-
-
-# ---------------------------------------------------------------------------------------------
-# Chapter 7: attention. Tokens are rows: h has shape [batch, T, d_model].
-
-
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention: ``A = softmax(q k^T / sqrt(d_k))`` row-wise, output ``A v`` (chapter 7).
-
-    ``q`` ``[..., T_q, d_k]``, ``k`` ``[..., T, d_k]``, ``v`` ``[..., T, d_v]``; returns
-    ``(A v, A)``, shapes ``[..., T_q, d_v]`` and ``[..., T_q, T]``; each row of ``A`` sums to 1.
-    """
-    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            f"q, k, v must be [..., T_q, d_k], [..., T, d_k], [..., T, d_v], got "
-            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
-    return weights @ v, weights
-
-
-class SingleHeadAttention(nn.Module):
-    """One softmax attention head: ``out = softmax(Q K^T / sqrt(d_head)) V W_O``, ``Q, K, V = h W_Q, h W_K, h W_V``.
-
-    Weights are ``N(0, init_scale^2 / fan_in)``, drawn from ``seed``; no biases.
-    """
-
-    def __init__(self, d_model: int, d_head: int | None = None, *, init_scale: float = 1.0, seed: int = 0) -> None:
-        super().__init__()
-        self.d_model = check_int("d_model", d_model, minimum=1)
-        self.d_head = check_int("d_head", d_head if d_head is not None else d_model, minimum=1)
-        s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-
-        def draw(n_in: int, n_out: int) -> nn.Parameter:
-            return nn.Parameter(torch.randn(n_in, n_out, generator=gen) * (s / math.sqrt(n_in)))
-
-        self.W_Q, self.W_K, self.W_V = (draw(self.d_model, self.d_head) for _ in range(3))
-        self.W_O = draw(self.d_head, self.d_model)
-
-    def weights(self, h: torch.Tensor) -> torch.Tensor:
-        """The attention matrix ``A[b, i, j]``: how much token ``i`` reads from token ``j``."""
-        return attention(h @ self.W_Q, h @ self.W_K, h @ self.W_V)[1]
-
-    def forward(self, h: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """Output ``[batch, T, d_model]``; with ``last_only`` only the last token's row, ``[batch, 1, d_model]``."""
-        if h.shape[-1] != self.d_model:
-            raise ValueError(f"h must have last dimension d_model = {self.d_model}, got shape {tuple(h.shape)}")
-        q = h[..., -1:, :] @ self.W_Q if last_only else h @ self.W_Q
-        out, _ = attention(q, h @ self.W_K, h @ self.W_V)
-        return out @ self.W_O
-
-
-class LinearSelfAttention(nn.Module):
-    """One linear self-attention layer for in-context regression (Zhang, Frei & Bartlett 2024), chapter 7.
-
-    Tokens ``z_i = (x_i, y_i)`` in R^(d+1), the query ``z_q = (x_q, 0)`` last. The layer computes
-    ``f(Z) = Z + W_PV Z (Z_ctx^T W_KQ Z) / N`` (keys and values from the ``N`` context tokens only)
-    and predicts the label entry of the query column:
-    ``y_hat = w_PV[d]^T C W_KQ z_q`` with ``C = (1/N) sum_i z_i z_i^T``.
-    """
-
-    def __init__(self, dim: int, *, init_scale: float = 0.1, seed: int = 0) -> None:
-        super().__init__()
-        self.dim = check_int("dim", dim, minimum=1)
-        s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-        self.W_KQ = nn.Parameter(torch.randn(dim + 1, dim + 1, generator=gen) * s)
-        self.W_PV = nn.Parameter(torch.randn(dim + 1, dim + 1, generator=gen) * s)
-
-    @classmethod
-    def from_gamma(cls, gamma: torch.Tensor) -> LinearSelfAttention:
-        """The layer whose prediction is exactly one preconditioned GD step, ``y_hat = x_q^T Gamma m``.
-
-        ``W_KQ = [[Gamma^T, 0], [0, 0]]``, ``W_PV = [[0, 0], [0, 1]]``; ``m = (1/N) sum_i y_i x_i``.
-        """
-        gamma = torch.as_tensor(gamma)
-        if gamma.ndim != 2 or gamma.shape[0] != gamma.shape[1]:
-            raise ValueError(f"gamma must be a square matrix [d, d], got shape {tuple(gamma.shape)}")
-        d = gamma.shape[0]
-        layer = cls(d, init_scale=0.0)
-        with torch.no_grad():
-            layer.W_KQ.data = layer.W_KQ.data.to(gamma.dtype)
-            layer.W_PV.data = layer.W_PV.data.to(gamma.dtype)
-            layer.W_KQ[:d, :d] = gamma.T
-            layer.W_PV[d, d] = 1.0
-        return layer
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Predictions ``[P]`` for tokens ``[P, N + 1, d + 1]`` (query last)."""
-        if tokens.ndim != 3 or tokens.shape[-1] != self.dim + 1 or tokens.shape[1] < 2:
-            raise ValueError(
-                f"tokens must have shape [P, N + 1, {self.dim + 1}] with N >= 1, got {tuple(tokens.shape)}"
-            )
-        ctx, z_q = tokens[:, :-1], tokens[:, -1]
-        c = ctx.transpose(1, 2) @ ctx / ctx.shape[1]  # [P, d+1, d+1]
-        return torch.einsum("j,pjk,kl,pl->p", self.W_PV[self.dim], c, self.W_KQ, z_q)
-
-    @torch.no_grad()
-    def gamma(self) -> torch.Tensor:
-        """The effective preconditioner: the prediction's term ``x_q^T Gamma m``, ``Gamma = v_y A^T + c v_x^T``.
-
-        With ``W_KQ = [[A, b], [c^T, e]]`` and the last row of ``W_PV`` equal to ``(v_x^T, v_y)``.
-        The other terms of the prediction (``v_x^T S A x_q`` and ``v_y (sum_i y_i^2 / N) c^T x_q``) do
-        not depend linearly on the labels; they vanish at the optimum.
-        """
-        d = self.dim
-        a, c = self.W_KQ[:d, :d], self.W_KQ[d, :d]
-        v_x, v_y = self.W_PV[d, :d], self.W_PV[d, d]
-        return v_y * a.T + torch.outer(c, v_x)
-
-
-class ICLTransformer(nn.Module):
-    """A small softmax transformer for in-context regression (chapter 7).
-
-    Tokens ``[P, T, d_in]`` are embedded linearly (``h = z E``), pass ``n_layers`` residual blocks
-    ``h <- h + attn(h)`` (one :class:`SingleHeadAttention` each; with ``mlp_width`` also
-    ``h <- h + W_2 relu(W_1 h)``), and the prediction is a linear read-out of the last token.
-    """
-
-    def __init__(
-        self,
-        d_in: int,
-        d_model: int = 16,
-        *,
-        n_layers: int = 1,
-        mlp_width: int = 0,
-        init_scale: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        super().__init__()
-        self.d_in = check_int("d_in", d_in, minimum=1)
-        d_model = check_int("d_model", d_model, minimum=1)
-        n_layers = check_int("n_layers", n_layers, minimum=1)
-        mlp_width = check_int("mlp_width", mlp_width, minimum=0)
-        s = check_real("init_scale", init_scale, nonnegative=True)
-        seed = check_int("seed", seed, minimum=0)
-        gen = torch.Generator().manual_seed(seed)
-        self.embed = nn.Parameter(torch.randn(d_in, d_model, generator=gen) * (s / math.sqrt(d_in)))
-        self.layers = nn.ModuleList(
-            SingleHeadAttention(d_model, init_scale=s, seed=seed + 1 + i) for i in range(n_layers)
-        )
-        self.mlps = nn.ModuleList()
-        if mlp_width:
-            for _ in range(n_layers):
-                w1 = nn.Linear(d_model, mlp_width)
-                w2 = nn.Linear(mlp_width, d_model)
-                for lin in (w1, w2):
-                    nn.init.normal_(lin.weight, std=s / math.sqrt(lin.in_features), generator=gen)
-                    nn.init.zeros_(lin.bias)
-                self.mlps.append(nn.Sequential(w1, nn.ReLU(), w2))
-        self.readout = nn.Parameter(torch.randn(d_model, generator=gen) * (s / math.sqrt(d_model)))
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Predictions ``[P]`` read out at the last token."""
-        if tokens.ndim != 3 or tokens.shape[-1] != self.d_in:
-            raise ValueError(f"tokens must have shape [P, T, {self.d_in}], got {tuple(tokens.shape)}")
-        h = tokens @ self.embed
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            if i == last:  # only the last token is read out: skip the other rows of the last block
-                h = h[:, -1:] + layer(h, last_only=True)
-            else:
-                h = h + layer(h)
-            if self.mlps:
-                h = h + self.mlps[i](h)
-        return h[:, -1] @ self.readout
-
-    @torch.no_grad()
-    def attention_weights(self, tokens: torch.Tensor, layer: int = 0) -> torch.Tensor:
-        """Attention matrix ``[P, T, T]`` of block ``layer`` on ``tokens``."""
-        h = tokens @ self.embed
-        for i in range(layer):
-            h = h + self.layers[i](h)
-            if self.mlps:
-                h = h + self.mlps[i](h)
-        return self.layers[layer].weights(h)
-
-    @torch.no_grad()
-    def query_key_form(self) -> torch.Tensor:
-        """First block's attention logits as a bilinear form on raw tokens: ``logit(i, j) = z_i^T F z_j``.
-
-        ``F = E W_Q W_K^T E^T / sqrt(d_head)``, shape ``[d_in, d_in]`` (``E`` the embedding).
-        """
-        att = self.layers[0]
-        return self.embed @ att.W_Q @ att.W_K.T @ self.embed.T / math.sqrt(att.d_head)
-
-
-#: The hidden-layer activations :class:`ModularMLP` knows (chapter 6): Gromov's quadratic and ReLU.
-MODULAR_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "quadratic": torch.square,
-    "relu": torch.relu,
-}
-
-
-class ModularMLP(nn.Module):
-    """``num_models`` independent one-hidden-layer networks for ``(a op b) mod p`` (chapter 6).
-
-    Network ``m`` has a token embedding ``E`` (``p x embed_dim``) shared by both operands, two input
-    maps ``W_a, W_b`` (``embed_dim x width``) and an unembedding ``W_out`` (``width x p``)::
-
-        logits(a, b)[c] = sum_j W_out[j, c] * phi(U[a, j] + V[b, j]),   U = E W_a,  V = E W_b
-
-    with ``phi(z) = z**2`` (``"quadratic"``, as in Gromov 2023) or ReLU, and no biases. Network ``m``
-    is initialised from a generator seeded with ``seed + m`` (so it equals the lone network built
-    with that seed): ``E ~ N(0, 1)``, ``W_a, W_b ~ N(0, 1 / (2 embed_dim))`` (unit-variance
-    pre-activations) and ``W_out ~ N(0, 1 / width)``. Parameters of different networks never mix.
-    """
-
-    def __init__(
-        self,
-        p: int,
-        *,
-        embed_dim: int = 32,
-        width: int = 128,
-        activation: str = "quadratic",
-        num_models: int = 1,
-        seed: int = 0,
-    ) -> None:
-        super().__init__()
-        self.p = check_int("p", p, minimum=2)
-        self.embed_dim = check_int("embed_dim", embed_dim, minimum=1)
-        self.width = check_int("width", width, minimum=1)
-        if not isinstance(activation, str):
-            raise TypeError(f"activation must be one of {tuple(MODULAR_ACTIVATIONS)}, got {type(activation).__name__}")
-        self.activation = check_choice("activation", activation, MODULAR_ACTIVATIONS)
-        self.num_models = check_int("num_models", num_models, minimum=1)
-        seed = check_seed(seed)
-        d, n = self.embed_dim, self.width
-        shapes = {"embed": (p, d, 1.0), "w_a": (d, n, 1 / (2 * d)), "w_b": (d, n, 1 / (2 * d)), "w_out": (n, p, 1 / n)}
-        draws: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}
-        for m in range(self.num_models):
-            gen = torch.Generator().manual_seed(seed + m)
-            for name, (rows, cols, var) in shapes.items():
-                draws[name].append(torch.randn(rows, cols, generator=gen) * math.sqrt(var))
-        self.embed = nn.Parameter(torch.stack(draws["embed"]))  # [models, p, embed_dim]
-        self.w_a = nn.Parameter(torch.stack(draws["w_a"]))  # [models, embed_dim, width]
-        self.w_b = nn.Parameter(torch.stack(draws["w_b"]))  # [models, embed_dim, width]
-        self.w_out = nn.Parameter(torch.stack(draws["w_out"]))  # [models, width, p]
-
-    @classmethod
-    def from_weights(
-        cls, embed: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, w_out: np.ndarray, *, activation: str = "quadratic"
-    ) -> ModularMLP:
-        """A network with the given weights (shapes ``[p, d], [d, N], [d, N], [N, p]``, or with a leading model axis)."""
-        arrays = [torch.as_tensor(np.asarray(w, dtype=np.float32)) for w in (embed, w_a, w_b, w_out)]
-        arrays = [w.unsqueeze(0) if w.ndim == 2 else w for w in arrays]
-        e, wa, wb, wo = arrays
-        if any(w.ndim != 3 for w in arrays):
-            raise ValueError("embed, w_a, w_b and w_out must be 2-D, or 3-D with a leading model axis")
-        m, p, d = e.shape
-        n = wa.shape[2]
-        if wa.shape != (m, d, n) or wb.shape != (m, d, n) or wo.shape != (m, n, p):
-            raise ValueError(
-                f"w_a, w_b must be [{d}, N] and w_out [N, {p}] to match embed [{p}, {d}]; "
-                f"got {tuple(wa.shape)}, {tuple(wb.shape)}, {tuple(wo.shape)}"
-            )
-        model = cls(p, embed_dim=d, width=n, activation=activation, num_models=m)
-        with torch.no_grad():
-            for param, value in zip((model.embed, model.w_a, model.w_b, model.w_out), arrays, strict=True):
-                param.copy_(value)
-        return model
-
-    def tables(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The pre-activation tables ``U = E W_a`` and ``V = E W_b``, each ``[models, p, width]``."""
-        return torch.bmm(self.embed, self.w_a), torch.bmm(self.embed, self.w_b)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``[models, n, p]`` for operand tokens ``x`` of shape ``[n, 2]`` (shared) or ``[models, n, 2]``."""
-        if x.ndim == 2:
-            x = x.unsqueeze(0).expand(self.num_models, -1, -1)
-        if x.ndim != 3 or x.shape[0] != self.num_models or x.shape[2] != 2:
-            raise ValueError(f"x must have shape [n, 2] or [{self.num_models}, n, 2], got {tuple(x.shape)}")
-        u, v = self.tables()
-        rows = torch.arange(self.num_models, device=x.device).unsqueeze(1)
-        h = u[rows, x[..., 0]] + v[rows, x[..., 1]]
-        return torch.bmm(MODULAR_ACTIVATIONS[self.activation](h), self.w_out)
-
-    def all_logits(self) -> torch.Tensor:
-        """Logits for every pair, ``[models, p * p, p]``, row ``a * p + b`` for the pair ``(a, b)``."""
-        u, v = self.tables()
-        h = (u.unsqueeze(2) + v.unsqueeze(1)).flatten(1, 2)  # [models, p * p, width]
-        return torch.bmm(MODULAR_ACTIVATIONS[self.activation](h), self.w_out)
 
 
 def deep_linear_network(

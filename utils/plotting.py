@@ -3,18 +3,40 @@
 Call :func:`use_style` once (``utils.runtime.setup`` does); then make figures with
 :func:`subplots` and finish each axis with :func:`label`, so every figure has labelled
 axes and a title.
+
+The style is sized for the book: a figure is at most :data:`MAX_WIDTH` inches wide, which
+the book shows at full size in its text column (1 inch = :data:`DPI` screen pixels), so
+every font of at least :data:`MIN_FONT_PT` points is at least that large on screen.
+Figures render at twice that resolution for sharp text on high-density screens.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
+from matplotlib.colors import ListedColormap
+from matplotlib.transforms import Bbox, ScaledTranslation
 
-#: A colour-blind-safe palette (Okabe & Ito), used in this order by every figure.
+from ._validate import check_int, check_real
+
+#: Widest figure (inches) that the book's text column (688 px at 1280 px) shows at full size,
+#: with the 0.1-inch margin that Jupyter adds on each side when it crops a figure.
+MAX_WIDTH: float = 6.6
+_COLUMN_PX = 688  # the book's text column at a 1280 px window (tests/check_pages.py measures it)
+#: Screen pixels per inch of a figure in the book; at this density 10 pt is 13.9 px (10.4 CSS pt).
+DPI: int = 100
+#: Smallest font size (points) the style uses anywhere.
+MIN_FONT_PT: float = 10.0
+
+#: A colour-blind-safe palette (Okabe & Ito, without its yellow, which is unreadable on
+#: white), used in this order by every figure.
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
     "#D55E00",  # vermillion
@@ -22,7 +44,6 @@ PALETTE: tuple[str, ...] = (
     "#CC79A7",  # purple
     "#E69F00",  # orange
     "#56B4E9",  # sky blue
-    "#F0E442",  # yellow
     "#000000",  # black
 )
 
@@ -35,49 +56,206 @@ COLORS: dict[str, str] = {
     "disordered": PALETTE[2],
 }
 
+#: Colormap for heat maps (an image fills its axes, so its bright end never meets white).
+CMAP: str = "viridis"
+#: Part of a colormap used for families of curves: viridis up to 0.58 keeps a contrast
+#: of at least 3:1 against white (its yellow end has 1.3:1) and starts clear of black.
+SEQUENTIAL_RANGE: tuple[float, float] = (0.1, 0.58)
+#: Ising spins: -1 black, +1 white (as the chapters' captions say); panels are framed.
+SPIN_CMAP = ListedColormap(["#000000", "#ffffff"], name="spins")
+
 _STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 4.0),
-    "figure.dpi": 100,
-    "savefig.dpi": 150,
+    "figure.dpi": DPI,
+    "savefig.dpi": 2 * DPI,
+    "figure.facecolor": "white",  # also in the dark theme of the book
+    "savefig.facecolor": "white",
     "figure.constrained_layout.use": True,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
-    "legend.fontsize": 9,
+    "figure.titlesize": 12,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "legend.title_fontsize": 10,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
-    "image.cmap": "viridis",
+    "image.cmap": CMAP,
 }
 
 
 def use_style() -> None:
-    """Apply the course style to matplotlib (idempotent)."""
+    """Apply the course style to matplotlib (idempotent); in Jupyter, render figures at 2x."""
     mpl.rcParams.update(_STYLE)
     mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=list(PALETTE))
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")  # a 2x PNG shown at 1x: sharp, and zooms well
+
+
+def _row_height(ncols: int) -> float:
+    """Default height (inches) of one row of panels: shorter when panels are narrow."""
+    return 4.0 if ncols == 1 else 3.2 if ncols == 2 else 2.6
+
+
+def panels(
+    n: int,
+    *,
+    ncols: int = 2,
+    width: float | None = None,
+    height: float | None = None,
+    sharex: bool = False,
+    sharey: bool = False,
+) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` panels, ``ncols`` to a row (an odd last panel is centred); returns (fig, axes list).
+
+    The layout for multi-panel figures: two panels per row rather than one long row, so that
+    each panel keeps readable ticks and titles at the book's width.
+    """
+    n = check_int("n", n, minimum=1)
+    ncols = min(check_int("ncols", ncols, minimum=1), n)
+    nrows = math.ceil(n / ncols)
+    use_style()
+    w = min(width if width is not None else MAX_WIDTH, MAX_WIDTH)
+    h = height if height is not None else nrows * _row_height(ncols) + 0.3
+    fig = plt.figure(figsize=(w, h))
+    grid = fig.add_gridspec(nrows, 2 * ncols)  # half-columns, to centre a short last row
+    axes: list[plt.Axes] = []
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        in_row = min(ncols, n - row * ncols)
+        start = 2 * col + (ncols - in_row)
+        share = {"sharex": axes[0] if sharex and axes else None, "sharey": axes[0] if sharey and axes else None}
+        axes.append(fig.add_subplot(grid[row, start : start + 2], **share))
+    return fig, axes
 
 
 def subplots(
     nrows: int = 1, ncols: int = 1, *, width: float | None = None, height: float | None = None, **kwargs: Any
 ) -> tuple[plt.Figure, Any]:
-    """``plt.subplots`` in the course style; the default size grows with the number of panels."""
+    """``plt.subplots`` in the course style, at most :data:`MAX_WIDTH` wide.
+
+    A single row of more than two panels is laid out in two rows (the axes come back as the
+    same 1-D array, in the same order), so that no panel is squeezed to a few characters.
+    """
+    nrows = check_int("nrows", nrows, minimum=1)
+    ncols = check_int("ncols", ncols, minimum=1)
     use_style()
-    w = width if width is not None else 4.2 * ncols + 0.6
-    h = height if height is not None else 3.4 * nrows + 0.3
+    w_req = width if width is not None else 4.2 * ncols + 0.6
+    h_req = height if height is not None else _row_height(ncols) * nrows + 0.3
+    if nrows == 1 and ncols > 2 and not kwargs.get("gridspec_kw") and kwargs.get("squeeze", True):
+        per_row = math.ceil(ncols / 2)
+        # keep each panel's shape: scale its height with its new width (text keeps its size)
+        scale = min(1.0, (MAX_WIDTH / per_row) / (w_req / ncols))
+        row_h = h_req * (0.5 + 0.5 * scale)
+        share = {k: kwargs.pop(k) in (True, "all", "row") for k in ("sharex", "sharey") if k in kwargs}
+        fig, axes = panels(ncols, ncols=per_row, width=MAX_WIDTH, height=2 * row_h, **share)
+        if kwargs:
+            raise TypeError(f"subplots got arguments it cannot pass on when wrapping: {sorted(kwargs)}")
+        return fig, np.array(axes, dtype=object)
+    w = min(w_req, MAX_WIDTH)
+    h = h_req if w == w_req else h_req * (0.5 + 0.5 * w / w_req)
     return plt.subplots(nrows, ncols, figsize=(w, h), **kwargs)
 
 
 def label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None = None, *, legend: bool = False) -> plt.Axes:
-    """Label an axis (units belong in the label text, e.g. ``"temperature T (J/k_B)"``)."""
+    """Label an axis (units in the label, mathtext for symbols: ``"temperature $T$ ($J/k_B$)"``)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, wrap=True)  # a long title wraps instead of widening the figure
     if legend:
-        ax.legend()
+        _add_legend(ax)
     return ax
+
+
+def _data_points(ax: plt.Axes) -> np.ndarray:
+    """Display coordinates of the data drawn on ``ax`` (lines densified, markers, paths)."""
+    pts = []
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.column_stack(line.get_data(orig=False)).astype(float))
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
+            steps = np.maximum(2, (np.hypot(*np.diff(xy, axis=0).T) / 3).astype(int))
+            xy = np.concatenate([np.linspace(a, b, k) for a, b, k in zip(xy[:-1], xy[1:], steps, strict=True)])
+        pts.append(xy)
+    for coll in ax.collections:
+        offsets = coll.get_offsets()
+        if len(offsets):
+            pts.append(coll.get_offset_transform().transform(offsets))
+        for path in coll.get_paths():
+            pts.append(coll.get_transform().transform(path.interpolated(20).vertices))
+    return np.concatenate(pts) if pts else np.empty((0, 2))
+
+
+def _covers_data(leg: mpl.legend.Legend, points: np.ndarray, renderer: Any) -> bool:
+    box = leg.get_window_extent(renderer)
+    inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+    return bool(inside.any())
+
+
+def _slot_width(ax: plt.Axes) -> float:
+    """Width in pixels of the grid column(s) that ``ax`` occupies (the figure's for a lone axes)."""
+    width = ax.figure.bbox.width
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    if spec is None:
+        return width
+    cols = spec.colspan
+    return width * (cols.stop - cols.start) / spec.get_gridspec().ncols
+
+
+def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend.Legend | None:
+    """Add a legend that covers no data: the best free corner, else below the axes.
+
+    Lines are checked along their whole length, not only at their vertices. Axes that hold
+    an image (a heat map) always get the legend below them.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    if loc is not None:
+        return ax.legend(loc=loc, **kwargs)
+    fig = ax.figure
+    fig.draw_without_rendering()  # lay the figure out, so that positions are final
+    renderer = fig.canvas.get_renderer()
+    points = _data_points(ax)
+    if not (ax.images or any(isinstance(c, mpl.collections.QuadMesh) for c in ax.collections)):
+        for where in (
+            "best",
+            "upper right",
+            "upper left",
+            "lower left",
+            "lower right",
+            "center right",
+            "center left",
+            "upper center",
+            "lower center",
+        ):
+            leg = ax.legend(loc=where, **kwargs)
+            if not _covers_data(leg, points, renderer):
+                return leg
+    # below the axes: under the tick labels and the x label, in as many columns as fit the figure
+    below = ax.get_tightbbox(renderer)
+    drop = (ax.get_window_extent(renderer).y0 - below.y0) / fig.dpi + 0.08  # inches
+    offset = ax.transAxes + ScaledTranslation(0, -drop, fig.dpi_scale_trans)
+    room = _slot_width(ax) - 2 * fig.dpi * 0.05  # its own column of the grid, not its neighbours'
+    for ncol in range(kwargs.pop("ncol", min(len(handles), 3)), 0, -1):
+        leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=offset, ncol=ncol, **kwargs)
+        if leg.get_window_extent(renderer).width <= room:
+            break
+    return leg
+
+
+_add_legend = legend  # label() has an argument named legend
 
 
 def colors(n: int) -> list[str]:
@@ -86,9 +264,10 @@ def colors(n: int) -> list[str]:
 
 
 def sequential(n: int, cmap: str = "viridis") -> list[tuple[float, float, float, float]]:
-    """``n`` colours from a sequential colormap, for families of curves ordered by a parameter."""
+    """``n`` colours along :data:`SEQUENTIAL_RANGE` of a colormap, for curves ordered by a parameter."""
     cm = mpl.colormaps[cmap]
-    return [cm(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
+    lo, hi = SEQUENTIAL_RANGE
+    return [cm(x) for x in np.linspace(lo, hi, max(n, 1))]
 
 
 def band(ax: plt.Axes, x: Sequence[float], mean: Sequence[float], err: Sequence[float], **kwargs: Any) -> None:
@@ -96,6 +275,65 @@ def band(ax: plt.Axes, x: Sequence[float], mean: Sequence[float], err: Sequence[
     x, mean, err = np.asarray(x), np.asarray(mean), np.asarray(err)
     (line,) = ax.plot(x, mean, **kwargs)
     ax.fill_between(x, mean - err, mean + err, color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def outline(artist: Any, width: float = 4.0, color: str = "white") -> Any:
+    """Draw ``artist`` (a line, a text) over a halo, so it reads on any background (heat maps)."""
+    width = check_real("width", width, nonnegative=True)
+    artist.set_path_effects([patheffects.withStroke(linewidth=width, foreground=color)])
+    return artist
+
+
+def frame(ax: plt.Axes, color: str = "#555555") -> plt.Axes:
+    """Turn ``ax`` into an image panel: no ticks or grid, a thin frame on all four sides."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(color)
+        spine.set_linewidth(1.0)
+    return ax
+
+
+def show_image(ax: plt.Axes, image: Any, *, title: str | None = None, **kwargs: Any) -> Any:
+    """``ax.imshow`` in a framed panel (pixels drawn sharp); returns the image artist."""
+    kwargs.setdefault("interpolation", "nearest")
+    im = ax.imshow(np.asarray(image), **kwargs)
+    frame(ax)
+    if title:
+        ax.set_title(title)
+    return im
+
+
+def show_spins(ax: plt.Axes, spins: Any, *, title: str | None = None) -> Any:
+    """One Ising configuration (values +-1) in a framed panel: -1 black, +1 white (chapters 3-4)."""
+    return show_image(ax, spins, title=title, cmap=SPIN_CMAP, vmin=-1, vmax=1)
+
+
+def image_panels(n: int, *, rows: int = 2, title_lines: int = 1) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` framed, square image panels in ``rows`` rows across the full width (snapshot strips)."""
+    n = check_int("n", n, minimum=1)
+    rows = min(check_int("rows", rows, minimum=1), n)
+    per_row = math.ceil(n / rows)
+    side = min(MAX_WIDTH / per_row, 3.4)
+    height = rows * (side + 0.25 * title_lines + 0.15) + 0.4
+    fig, axes = panels(n, ncols=per_row, width=MAX_WIDTH, height=height)
+    for ax in axes:
+        frame(ax)
+    return fig, axes
+
+
+def text_sizes(fig: plt.Figure) -> list[float]:
+    """Font sizes (points) of every non-empty text in ``fig``, for checking the style."""
+    return [t.get_fontsize() for t in fig.findobj(mpl.text.Text) if t.get_text().strip() and t.get_visible()]
+
+
+def fits_column(fig: plt.Figure) -> bool:
+    """Whether ``fig``, cropped as Jupyter crops it (tight, plus a margin), fits the book's column."""
+    fig.draw_without_rendering()
+    box: Bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    return bool(box.width + 2 * mpl.rcParams["savefig.pad_inches"] <= _COLUMN_PX / DPI)
 
 
 # -- LLC estimation (chapter 9) -------------------------------------------------------------------

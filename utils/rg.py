@@ -223,9 +223,9 @@ class LinearizationND:
 
     x_star: np.ndarray
     matrix: np.ndarray  #: M = df_i / dx_j at x*
-    eigenvalues: np.ndarray  #: sorted by decreasing |Lambda|
+    eigenvalues: np.ndarray  #: sorted by decreasing ``|Lambda|``
     eigenvectors: np.ndarray  #: columns, unit length, in the order of the eigenvalues
-    y: np.ndarray  #: ln |Lambda| / ln b: > 0 relevant, < 0 irrelevant
+    y: np.ndarray  #: ``ln |Lambda| / ln b``: > 0 relevant, < 0 irrelevant
 
 
 def linearize_map(f: Callable[[np.ndarray], Any], x_star: Any, *, b: float = 2, step: float = 1e-5) -> LinearizationND:

@@ -1,7 +1,7 @@
 """Read the coursework format of a chapter notebook: its exercises, answer cells and solutions.
 
 The format is described in :mod:`utils.exercises`. This module only reads it: MyST fenced
-directives (``:::{exercise}``, ```` ```{solution} ````) are found line by line with the
+directives (``:::{exercise}``, or ``{solution}`` in a backtick fence) are found line by line with the
 CommonMark fence rule (a fence closes on a line of at least as many of the same character),
 so fenced code inside a solution never ends it early.
 """

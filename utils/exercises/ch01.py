@@ -8,54 +8,85 @@ import numpy as np
 
 from ._core import CheckResult, Graded, attempt_number
 
-#: The task lengths at which :func:`check_threshold` tests a student's ``p_half(L)``.
-THRESHOLD_LENGTHS: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 1000)
+#: The per-step accuracies at which :func:`check_half_length` tests ``my_length_half(p)``.
+HALF_LENGTH_ACCURACIES: tuple[float, ...] = (0.5, 0.7, 0.9, 0.95, 0.99, 0.999, 0.9999)
 
 
-def check_threshold(fn: Callable[[int], float], *, rtol: float = 1e-9) -> CheckResult:
-    """Check ``fn(L)`` = the per-step accuracy p at which p**L = 1/2, i.e. 0.5**(1/L), for several L."""
-    for L in THRESHOLD_LENGTHS:
-        got, failed = attempt_number(fn, L)
+def half_length(p: float) -> float:
+    """Task length L at which p**L = 1/2: L = ln(1/2) / ln(p) = ln 2 / (-ln p) (a real number)."""
+    return float(np.log(0.5) / np.log(p))
+
+
+def check_half_length(fn: Callable[[float], float], *, rtol: float = 1e-9) -> CheckResult:
+    """Check ``fn(p)`` = the task length L at which p**L = 1/2, for several per-step accuracies p."""
+    for p in HALF_LENGTH_ACCURACIES:
+        got, failed = attempt_number(fn, p)
         if failed is not None:
             return failed
-        want = 0.5 ** (1.0 / L)
+        want = half_length(p)
         if not np.isclose(got, want, rtol=rtol, atol=0.0):
-            hint = (
-                " (that is 1 - 0.5/L, the first-order approximation: solve p**L = 0.5 exactly)"
-                if np.isclose(got, 1 - 0.5 / L)
-                else ""
+            hint = ""
+            if np.isclose(got, np.log(2) / (1 - p)):
+                hint = " (that is ln 2 / (1 - p), the small-error approximation: solve p**L = 0.5 exactly)"
+            elif np.isclose(got, np.floor(want)) or np.isclose(got, np.ceil(want)):
+                hint = " (return the real-valued L, not a whole number of steps)"
+            elif np.isclose(got, 0.5 ** (1 / p)):
+                hint = " (that is 0.5**(1/p), section 1's formula with p in place of L: invert it)"
+            return CheckResult(
+                False, f"my_length_half({p}) returned {got:.6g}, but p**L = 0.5 at L = {want:.6g}{hint}."
             )
-            return CheckResult(False, f"p_half({L}) returned {got:.6g}, but p**{L} = 0.5 needs p = {want:.6g}{hint}.")
     return CheckResult(
-        True, f"p_half(L) = 0.5**(1/L) for L in {list(THRESHOLD_LENGTHS)}; p_half(20) = {0.5 ** (1 / 20):.4f}."
+        True, f"L = ln 2 / (-ln p); a per-step accuracy of 0.99 halves task accuracy at L = {half_length(0.99):.1f}."
     )
 
 
-def _independent_exact_match(acc: np.ndarray) -> float:
-    return float(np.prod(acc))
+def em_over_independent(correct: np.ndarray) -> float:
+    """Measured exact match over the independent-error prediction prod_t acc_t, for ``correct[n, T]`` (bool)."""
+    c = np.asarray(correct, dtype=bool)
+    return float(np.mean(np.all(c, axis=1)) / np.prod(np.mean(c, axis=0)))
 
 
-def check_independent_exact_match(fn: Callable[[np.ndarray], float], *, rtol: float = 1e-9) -> CheckResult:
-    """Check ``fn(acc)`` = prod_t acc[t]: the exact match predicted from per-position accuracies if errors are independent."""
+def _cases() -> list[np.ndarray]:
+    """Correctness matrices [answers, positions]: independent, cascading and anti-correlated errors."""
     rng = np.random.default_rng(0)
-    cases = [np.array([0.9] * 5), np.array([0.99, 0.5, 0.8]), np.array([1.0, 0.2]), rng.uniform(0.5, 1.0, size=7)]
-    for acc in cases:
-        got, failed = attempt_number(fn, acc.copy())
+    acc = np.array([0.99, 0.9, 0.6, 0.8, 0.95])
+    independent = rng.random((4000, 5)) < acc
+    cascade = independent.copy()
+    cascade[:, 3:] &= cascade[:, 2:3]  # a wrong position 2 spoils positions 3 and 4
+    exclusive = np.ones((10, 4), dtype=bool)
+    exclusive[np.arange(4), np.arange(4)] = False  # each wrong answer has exactly one wrong position
+    return [independent, cascade, exclusive]
+
+
+def check_em_over_independent(fn: Callable[[np.ndarray], float], *, rtol: float = 1e-9) -> CheckResult:
+    """Check ``fn(correct)`` = exact match / prod_t (per-position accuracy), for a bool matrix ``correct[n, T]``."""
+    for c in _cases():
+        got, failed = attempt_number(fn, c.copy())
         if failed is not None:
             return failed
-        want = _independent_exact_match(acc)
+        want = em_over_independent(c)
         if not np.isclose(got, want, rtol=rtol, atol=0.0):
+            acc = c.mean(axis=0)
+            em = float(np.all(c, axis=1).mean())
             hint = ""
-            if np.isclose(got, float(np.mean(acc)) ** acc.size):
-                hint = " (that is mean(acc)**T: use each position's own accuracy)"
+            if np.isclose(got, em / float(np.mean(acc)) ** c.shape[1]):
+                hint = " (you used mean(acc)**T: use each position's own accuracy)"
+            elif np.isclose(got, float(np.prod(acc)) / em):
+                hint = " (the ratio is upside down: measured over predicted)"
+            elif np.isclose(got, float(np.prod(acc))):
+                hint = " (that is the prediction alone: divide the measured exact match by it)"
+            elif np.isclose(got, float(np.mean(c.mean(axis=1)))):
+                hint = " (that is the per-token accuracy: the positions are the columns)"
             return CheckResult(
-                False, f"for acc = {np.round(acc, 3).tolist()} you returned {got:.6g}, expected {want:.6g}{hint}."
+                False, f"for a {c.shape[0]} x {c.shape[1]} matrix you returned {got:.6g}, expected {want:.6g}{hint}."
             )
-    return CheckResult(True, "the independent-error prediction is the product of the per-position accuracies.")
+    return CheckResult(
+        True, "the ratio is 1 for independent errors, > 1 when errors share answers, < 1 when they avoid each other."
+    )
 
 
 #: The graded code exercises of chapter 1 (see :mod:`utils.exercises`).
 GRADED = {
-    "ch01-ex-threshold": Graded("my_p_half", check_threshold),
-    "ch01-ex-independent": Graded("my_independent_em", check_independent_exact_match),
+    "ch01-ex-threshold": Graded("my_length_half", check_half_length),
+    "ch01-ex-independent": Graded("my_em_over_independent", check_em_over_independent),
 }

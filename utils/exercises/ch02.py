@@ -12,7 +12,7 @@ from ._core import CheckResult, Graded, attempt, attempt_number
 #: Mean offspring numbers at which the student's extinction probability is compared: 0.999, 1.001
 #: and 1.01 are close to m = 1, where the iteration converges slowly.
 CHECK_M = (0.5, 0.8, 0.999, 1.001, 1.01, 1.3, 2.0, 3.0)
-#: Largest accepted |q - exact|. Stopping on |dq| < 1e-12 leaves an error of about
+#: Largest accepted ``|q - exact|``. Stopping on ``|dq| < 1e-12`` leaves an error of about
 #: tau * 1e-12 ~ 1e-9 at m = 1.001 (tau = 1 / (1 - m q) ~ 1000), so 1e-10 rejects that rule.
 TOL = 1e-10
 

@@ -74,8 +74,35 @@ def check_binder_cumulant(fn: Callable[[np.ndarray], float]) -> CheckResult:
     return CheckResult(True, "U4 = 2/3 for an ordered phase, and your function matches the formula on random samples.")
 
 
+def check_exact_magnetization(fn: Callable[[int, float, float], float]) -> CheckResult:
+    """Check ``fn(L, T, h) -> <m>``, the exact mean magnetization per spin of the periodic ``L x L`` lattice in a field."""
+    from ..ising_field import exact_magnetization
+
+    cases = [(3, 2.0, 0.0), (2, 2.0, 0.1), (3, 2.5, -0.2), (3, 1.5, 0.05), (4, 2.269, 0.1)]
+    for L, T, h in cases:
+        value, failed = attempt_number(fn, L, T, h)
+        if failed is not None:
+            return failed
+        exact = exact_magnetization(L, T, h)
+        if not np.isclose(value, exact, atol=1e-9):
+            hint = ""
+            if h == 0 and value > 0:
+                hint = " At h = 0 the symmetry s -> -s makes <m> = 0: did you average |m|?"
+            elif np.isclose(value, -exact):
+                hint = " Check the sign of the field term: E = -J sum s_i s_j - h sum s_i."
+            elif np.isclose(value, L * L * exact):
+                hint = " Divide the sum of spins by the number of spins L^2."
+            elif np.isclose(value, exact_magnetization(L, T / 2, h / 2)):
+                hint = " Did you count every bond twice? Sum over right and down neighbours only."
+            return CheckResult(
+                False, f"for L = {L}, T = {T}, h = {h} the exact <m> is {exact:.6f}, you returned {value:.6f}.{hint}"
+            )
+    return CheckResult(True, f"your <m> matches exact enumeration in all {len(cases)} cases (L = 2, 3, 4).")
+
+
 #: The graded code exercises of chapter 3 (see :mod:`utils.exercises`).
 GRADED = {
     "ch03-ex-energy": Graded("my_energy", check_energy_per_spin),
     "ch03-ex-binder": Graded("my_binder", check_binder_cumulant),
+    "ch03-ex-field-exact": Graded("my_exact_m", check_exact_magnetization),
 }

@@ -92,7 +92,7 @@ def _diagnosis_cases() -> list[tuple[str, SimpleNamespace, set[str]]]:
 def check_diagnosis(fn: Callable[[object], set[str]]) -> CheckResult:
     """Check ``fn(result)``: the set of ``estimate_llc`` arguments to change, from the run's diagnostics (chapter 9).
 
-    Expected: ``"num_draws"`` when R-hat >= 1.01, bulk ESS < 100 per chain or |drift z| >= 3;
+    Expected: ``"num_draws"`` when R-hat >= 1.01, bulk ESS < 100 per chain or ``|drift z| >= 3``;
     ``"step_size"`` when a Metropolis acceptance rate exists and is below 0.2; ``"localization"``
     when ``localization > 0.1 nbeta``; the empty set for a run that passes every check.
     """

@@ -1,0 +1,50 @@
+// Click (or press Enter on) a figure to see it enlarged; click, Escape or Enter closes it.
+// The course renders figures at twice their displayed resolution, so the enlarged view is sharp.
+(function () {
+  "use strict";
+  var SELECTOR = ".cell_output img, figure img, .figure img";
+
+  function open(img) {
+    var overlay = document.createElement("div");
+    overlay.className = "ptdl-zoom-overlay";
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-label", "Enlarged figure (click or press Escape to close)");
+    overlay.tabIndex = -1;
+    var big = document.createElement("img");
+    big.src = img.currentSrc || img.src;
+    big.alt = img.alt || "";
+    overlay.appendChild(big);
+    function close() {
+      document.removeEventListener("keydown", onKey);
+      overlay.remove();
+      img.focus();
+    }
+    function onKey(event) {
+      if (event.key === "Escape" || event.key === "Enter") { event.preventDefault(); close(); }
+    }
+    overlay.addEventListener("click", close);
+    document.addEventListener("keydown", onKey);
+    document.body.appendChild(overlay);
+    overlay.focus();
+  }
+
+  function init() {
+    document.querySelectorAll(SELECTOR).forEach(function (img) {
+      if (img.closest("a")) { return; }  // a linked image keeps its link
+      img.classList.add("ptdl-zoomable");
+      img.tabIndex = 0;
+      img.setAttribute("role", "button");
+      img.setAttribute("title", "Click to enlarge");
+      img.addEventListener("click", function () { open(img); });
+      img.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); open(img); }
+      });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
