@@ -10,7 +10,12 @@ gradients. Three paths give the same numbers up to float rounding (tested):
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.models.half_squared_error` are computed for all chains in one op.
+  :func:`utils.models.half_squared_error` are computed for all chains in one op. With one of
+  these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
+  by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
+  output), without autograd's graph, into workspace tensors kept between steps; losses without
+  gradient (the full-batch losses behind R-hat) run in chunks of ``CHUNK`` samples with
+  activations in place. Other activations or losses use autograd.
 * ``"gram"``: the fast path's models without activations (linear networks) with full-batch
   ``F.mse_loss`` or ``half_squared_error``. The network is the affine map ``x -> A [x; 1]``, so
   ``sum_i ||A [x_i; 1] - y_i||^2 / n = tr(A S A^T) - 2 tr(A C^T) + s_yy`` needs only the moments
