@@ -33,8 +33,8 @@ def sgld_step(
     localization: float,
 ) -> torch.Tensor:
     """One SGLD step: ``w - eps/2 * (nbeta * grad + localization * (w - w*)) + sqrt(eps) * noise`` (chapter 9)."""
-    drift = (w - w_star).mul_(localization).add_(grad, alpha=nbeta)  # in place: fewer passes per step
-    return w.add(drift, alpha=-0.5 * step_size).add_(noise, alpha=math.sqrt(step_size))
+    drift = nbeta * grad + localization * (w - w_star)
+    return w - 0.5 * step_size * drift + math.sqrt(step_size) * noise
 
 
 class DualAveraging:
