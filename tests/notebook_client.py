@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -68,8 +69,12 @@ class NotebookTimeout(AssertionError):
     """A notebook did not finish within its time limit."""
 
 
-def run_notebook(path: Path, *, limit_s: float = LIMIT_S) -> tuple[float, float]:
+def run_notebook(
+    path: Path, *, limit_s: float = LIMIT_S, on_done: Callable[[Any], None] | None = None
+) -> tuple[float, float]:
     """Execute ``path`` top to bottom in a fresh kernel; return (wall seconds, kernel CPU seconds).
+
+    ``on_done``, if given, receives the executed notebook (with its outputs).
 
     Raises ``nbclient``'s ``CellExecutionError`` for a failing cell and :class:`NotebookTimeout`
     when the notebook runs past ``limit_s`` seconds of wall time.
@@ -129,4 +134,7 @@ def run_notebook(path: Path, *, limit_s: float = LIMIT_S) -> tuple[float, float]
             "Run it alone with `.venv/bin/python bench/notebook_times.py "
             f"{path}` to see whether it is slow or stuck."
         ) from None
-    return time.perf_counter() - start, state["cpu"]
+    wall = time.perf_counter() - start
+    if on_done is not None:
+        on_done(nb)
+    return wall, state["cpu"]

@@ -1,4 +1,4 @@
-"""utils.models attention (chapter 7): softmax attention by hand, the LSA layer as one GD step, the transformer."""
+"""utils.attention (chapter 7): softmax attention by hand, the LSA layer as one GD step, the transformer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from utils import icl
+from utils.attention import ICLTransformer, LinearSelfAttention, SingleHeadAttention, attention
 from utils.data import icl_regression
-from utils.models import ICLTransformer, LinearSelfAttention, SingleHeadAttention, attention
 from utils.training import train
 
 

@@ -18,7 +18,7 @@ from utils.fourier import (
     restricted_logits,
     sum_frequency_basis,
 )
-from utils.models import ModularMLP
+from utils.grokking import ModularMLP
 
 
 def _dft(x: np.ndarray) -> np.ndarray:

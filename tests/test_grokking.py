@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from utils.data import modular_arithmetic
-from utils.grokking import ModularHistory, classify_run, first_step, grokking_steps, train_modular
-from utils.models import ModularMLP
+from utils.grokking import ModularHistory, ModularMLP, classify_run, first_step, grokking_steps, train_modular
 
 P = 7
 
@@ -126,7 +125,7 @@ def test_bad_input_and_divergence() -> None:
         train_modular(model, [(train, train)], steps=1)
     with pytest.raises(TypeError, match=r"^data\[0\] must be a \(train, test\) pair"):
         train_modular(model, [(train.x, test.x)], steps=1)
-    with pytest.raises(TypeError, match=r"^model must be a utils.models.ModularMLP"):
+    with pytest.raises(TypeError, match=r"^model must be a utils.grokking.ModularMLP"):
         train_modular(torch.nn.Linear(2, 2), data, steps=1)
     with pytest.raises(ValueError, match=r"^steps must be >= 1"):
         train_modular(model, data, steps=0)

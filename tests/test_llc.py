@@ -12,12 +12,15 @@ import pytest
 import torch
 from scipy import integrate
 
+import utils._llc_batched
+from utils._llc_batched import ChainLoss
 from utils.llc import (
     LLCResult,
     SamplerDivergedError,
     StepSizeScan,
     calibrate_step_size,
     default_nbeta,
+    diagnostic_draws,
     estimate_llc,
     sgld_step,
 )
@@ -140,7 +143,35 @@ def test_regular_model_mala_is_exact_and_sgld_close():
     sgld = estimate_llc(model, half_mse, (x, y), num_draws=4000, batch_size=50, seed=3)
     assert sgld.sampler == "sgld" and sgld.acceptance_rate is None and sgld.converged
     check_close(sgld, exact, rel_bias=0.03)  # SGLD keeps a small step-size bias
-    assert sgld.full_loss_trace.shape == (4, 4000 // (500 // 50))  # one full-batch loss per epoch
+    assert sgld.full_loss_trace.shape == (4, 64)  # one full-batch loss per epoch, at most 64
+
+
+def test_diagnostic_schedule():
+    # One full-batch loss per epoch of draws, clipped to [8, 64] points, evenly spaced, ending at the last draw.
+    np.testing.assert_array_equal(diagnostic_draws(100, 10), [9, 19, 29, 39, 49, 59, 69, 79, 89, 99])
+    np.testing.assert_array_equal(diagnostic_draws(100, 50), [11, 24, 36, 49, 61, 74, 86, 99])  # 2 epochs: 8 points
+    np.testing.assert_array_equal(diagnostic_draws(5, 100), [0, 1, 2, 3, 4])
+    many = diagnostic_draws(100_000, 10)
+    assert len(many) == 64 and many[-1] == 99_999 and set(np.diff(many)) == {1562, 1563}
+    with pytest.raises(ValueError, match=r"^per_epoch must"):
+        diagnostic_draws(100, 0)
+
+
+def test_full_batch_losses_follow_the_schedule():
+    # Count the loss calls that see all n samples (vmap calls loss_fn once per batched evaluation):
+    # the initial loss plus one per scheduled draw, however long the run.
+    model, x, y = linear_regression(n=500, d=3)
+    sizes = []
+
+    def counting(out, t):
+        sizes.append(out.shape[0])
+        return half_mse(out, t)
+
+    for draws, points in [(400, 40), (4000, 64)]:
+        sizes.clear()
+        res = quiet(model=model, loss_fn=counting, data=(x, y), step_size=1e-4, num_draws=draws, batch_size=50)
+        assert res.path == "vmap" and res.full_loss_trace.shape == (4, points)
+        assert sizes.count(500) == 1 + points and sizes.count(50) == draws + draws // 2
 
 
 def test_sgld_auto_step_is_a_tenth_of_the_stiffest_curvature():
@@ -273,6 +304,32 @@ def test_paths_agree(batch_size):
     assert [r.path for r in runs.values()] == ["fast", "vmap", "loop"]
     for r in (runs[True], runs[False]):
         np.testing.assert_allclose(runs["auto"].loss_trace, r.loss_trace, rtol=1e-9)
+
+
+@pytest.mark.parametrize("batch", [None, 7])
+@pytest.mark.parametrize("loss_fn", [torch.nn.functional.mse_loss, half_squared_error])
+def test_fast_path_gradient_by_hand_matches_autograd(loss_fn, batch, monkeypatch):
+    """The fast path's hand-written backward against autograd through the model itself, per chain."""
+    monkeypatch.setattr(utils._llc_batched, "CHUNK", 16)  # full-data losses in 4 chunks of at most 16
+    torch.manual_seed(1)
+    x, y = torch.randn(50, 3, dtype=torch.float64), torch.randn(50, 2, dtype=torch.float64)
+    layers = [torch.nn.Linear(3, 5), torch.nn.Sigmoid(), torch.nn.Linear(5, 4, bias=False), torch.nn.Tanh()]
+    layers += [torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Identity(), torch.nn.Linear(4, 2)]
+    model = torch.nn.Sequential(*layers).double()
+    f = ChainLoss(model, loss_fn, x, y)
+    assert f.path == "fast" and f.by_hand
+    w = f.w_star + 0.3 * torch.randn(3, f.d, dtype=torch.float64)
+    idx = None if batch is None else torch.randint(0, 50, (3, batch))
+    loss, grad = f(w, idx)
+    for c in range(3):
+        xb, yb = (x, y) if idx is None else (x[idx[c]], y[idx[c]])
+        torch.nn.utils.vector_to_parameters(w[c], model.parameters())
+        ref = loss_fn(model(xb), yb)
+        ref_grad = torch.autograd.grad(ref, list(model.parameters()))
+        assert loss[c].item() == pytest.approx(ref.item(), rel=1e-12)
+        np.testing.assert_allclose(grad[c], torch.cat([g.reshape(-1) for g in ref_grad]), rtol=1e-10, atol=1e-14)
+    full = f(w, None, grad=False)[0]  # chunked, in place, no gradient
+    np.testing.assert_allclose(full, f(w, None)[0], rtol=1e-12)
 
 
 def test_gram_path_agrees_with_vmap():

@@ -1,4 +1,4 @@
-"""utils.data.modular_arithmetic and utils.models.ModularMLP (chapter 6), against enumeration and by-hand formulas."""
+"""utils.data.modular_arithmetic and utils.grokking.ModularMLP (chapter 6), against enumeration and by-hand formulas."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from utils.data import is_prime, modular_arithmetic
-from utils.models import ModularMLP, num_parameters
+from utils.grokking import ModularMLP
+from utils.models import num_parameters
 
 
 @pytest.mark.parametrize("op", ["+", "-", "*"])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from line_length import long_code_lines, long_output_lines
 
 from notebook_client import LIMIT_S, run_notebook
 
@@ -32,5 +33,15 @@ def test_committed_without_outputs(path: Path) -> None:
 def test_notebook_executes(path: Path) -> None:
     # raises CellExecutionError on the first failing cell (unless tagged raises-exception), and
     # NotebookTimeout, saying where it stopped, after LIMIT_S seconds
-    wall, cpu = run_notebook(path, limit_s=LIMIT_S)
+    executed = []
+    wall, cpu = run_notebook(path, limit_s=LIMIT_S, on_done=executed.append)
     print(f"{path.name}: {wall:.1f} s wall, {cpu:.1f} s kernel CPU")
+    # the book's code column shows about 80 characters: printed lines longer than 79 are cut off
+    too_long = long_output_lines(executed[0])
+    assert not too_long, "printed lines over 79 characters:\n" + "\n".join(map(str, too_long))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_code_lines_fit_the_column(path: Path) -> None:
+    too_long = long_code_lines(path)
+    assert not too_long, "code lines over 79 characters:\n" + "\n".join(map(str, too_long))

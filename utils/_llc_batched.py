@@ -10,7 +10,12 @@ gradients. Three paths give the same numbers up to float rounding (tested):
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.models.half_squared_error` are computed for all chains in one op.
+  :func:`utils.models.half_squared_error` are computed for all chains in one op. With one of
+  these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
+  by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
+  output), without autograd's graph, into workspace tensors kept between steps; losses without
+  gradient (the full-batch losses behind R-hat) run in chunks of ``CHUNK`` samples with
+  activations in place. Other activations or losses use autograd.
 * ``"gram"``: the fast path's models without activations (linear networks) with full-batch
   ``F.mse_loss`` or ``half_squared_error``. The network is the affine map ``x -> A [x; 1]``, so
   ``sum_i ||A [x_i; 1] - y_i||^2 / n = tr(A S A^T) - 2 tr(A C^T) + s_yy`` needs only the moments
@@ -44,6 +49,25 @@ ELEMENTWISE = (
     torch.nn.ELU,
     torch.nn.Softplus,
 )
+
+#: Samples per chunk when the by-hand path evaluates the full data without gradient.
+CHUNK = 2048
+#: Activations whose derivative the by-hand backward writes, in place, over their output ``h``
+#: (no longer needed by then; None: the derivative is 1).
+DERIVATIVE: dict[type, Callable[[torch.Tensor], torch.Tensor] | None] = {
+    torch.nn.Tanh: lambda h: h.square_().neg_().add_(1.0),  # 1 - h^2
+    torch.nn.Sigmoid: lambda h: h.addcmul_(h, h, value=-1.0),  # h (1 - h)
+    torch.nn.ReLU: lambda h: h.gt_(0.0),  # 1 where z > 0
+    torch.nn.Identity: None,
+}
+#: Their in-place forms for the by-hand path. tanh is ``2 sigmoid(2z) - 1``: the same function up to
+#: float rounding, and about twice as fast as torch's CPU tanh kernel (bench/README.md).
+IN_PLACE: dict[type, Callable[[torch.Tensor], torch.Tensor]] = {
+    torch.nn.Tanh: lambda z: torch.sigmoid_(z.mul_(2.0)).mul_(2.0).sub_(1.0),
+    torch.nn.Sigmoid: torch.sigmoid_,
+    torch.nn.ReLU: torch.relu_,
+    torch.nn.Identity: lambda h: h,
+}
 
 
 def _sequential_layers(model: torch.nn.Module, names: list[str]) -> list[torch.nn.Module] | None:
@@ -86,12 +110,17 @@ class ChainLoss:
             layers = _sequential_layers(model, self.names)
         self.layers = layers
         self.path = "fast" if layers is not None else ("vmap" if vectorize else "loop")
+        self.by_hand = False
+        self.workspace: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
         if layers is not None:
             self.xT = x.T.contiguous()
             out = [m for m in layers if isinstance(m, torch.nn.Linear)][-1].out_features
             fusable = y.dim() == 2 and y.shape[1] == out and y.dtype == x.dtype
             self.fused = {F.mse_loss: "mse", half_squared_error: "half_sse"}.get(loss_fn) if fusable else None
             self.yT = y.T.contiguous() if self.fused else None
+            self.by_hand = self.fused is not None and all(
+                type(m) is torch.nn.Linear or type(m) in DERIVATIVE for m in layers
+            )
             if self.fused and all(isinstance(m, (torch.nn.Linear, torch.nn.Identity)) for m in layers):
                 self.path = "gram"
                 xa = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], dim=1)
@@ -107,6 +136,11 @@ class ChainLoss:
         self, w: torch.Tensor, idx: torch.Tensor | None = None, *, grad: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Losses ``[k]`` (and gradients ``[k, d]`` if ``grad``) at ``w [k, d]``; ``idx [k, b]`` picks minibatches."""
+        if self.path == "gram" and idx is None:
+            pass
+        elif self.layers is not None and (self.by_hand or not grad):
+            with torch.no_grad():
+                return self._by_hand(w.detach(), idx, grad)
         leaf = w.detach().requires_grad_(grad)
         with torch.set_grad_enabled(grad):
             if self.path == "gram" and idx is None:
@@ -143,35 +177,102 @@ class ChainLoss:
         sse = (torch.matmul(a, self.s_xx) * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
         return sse / a.shape[1] if self.fused == "mse" else 0.5 * sse
 
-    def _fast(self, w: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
-        k = w.shape[0]
+    def _buffer(self, key: int, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A workspace tensor kept between calls: large activations are not reallocated at every step."""
+        buf = self.workspace.get((key, shape))
+        if buf is None or buf.dtype != dtype:
+            buf = self.workspace[(key, shape)] = torch.empty(shape, dtype=dtype)
+        return buf
+
+    def _inputs(self, idx: torch.Tensor | None, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Inputs ``[in, n]`` (full data, broadcast over chains) or ``[k, in, b]``, and targets alike."""
         if idx is None:
-            h: torch.Tensor = self.xT  # [in, n], broadcast over chains
-        else:
-            b = idx.shape[1]
-            h = self.x.index_select(0, idx.reshape(-1)).view(k, b, -1).transpose(1, 2)
-        offset = 0
+            return self.xT, self.yT
+        flat, b = idx.reshape(-1), idx.shape[1]
+        xb = self.x.index_select(0, flat).view(k, b, -1).transpose(1, 2)
+        yb = None if self.yT is None else self.y.index_select(0, flat).view(k, b, -1).transpose(1, 2)
+        return xb, yb
+
+    def _forward(
+        self, w: torch.Tensor, h: torch.Tensor, by_hand: bool
+    ) -> tuple[torch.Tensor, list[tuple[torch.nn.Module, torch.Tensor, int]]]:
+        """Network output ``[k, out, samples]`` and, per layer, (layer, its input if Linear else its output, offset)."""
+        k, offset, tape = w.shape[0], 0, []
+        fresh = False  # h is a buffer of ours, free to overwrite
         for layer in self.layers or []:
-            if not isinstance(layer, torch.nn.Linear):
-                h = layer(h)
-                continue
-            o, i = layer.out_features, layer.in_features
-            weight = w[:, offset : offset + o * i].view(k, o, i)
-            offset += o * i
-            h = torch.matmul(weight, h)  # [k, out, samples]
-            if layer.bias is not None:
-                h = h + w[:, offset : offset + o].unsqueeze(2)
-                offset += o
-        if self.fused:  # the loss of all chains in one op: [k, out, samples] -> [k]
-            yT = (
-                self.yT
-                if idx is None
-                else self.y.index_select(0, idx.reshape(-1)).view(k, idx.shape[1], -1).transpose(1, 2)
-            )
-            sq = (h - yT).square()
-            return sq.mean(dim=(1, 2)) if self.fused == "mse" else 0.5 * sq.sum(dim=1).mean(dim=1)
+            if type(layer) is torch.nn.Linear:
+                o, i = layer.out_features, layer.in_features
+                weight = w[:, offset : offset + o * i].view(k, o, i)
+                tape.append((layer, h, offset))
+                offset += o * i
+                out = self._buffer(len(tape), (k, o, h.shape[-1]), w.dtype) if by_hand else None
+                if layer.bias is not None:
+                    bias = w[:, offset : offset + o].unsqueeze(2)
+                    h = torch.baddbmm(bias, weight, h.expand(k, -1, -1), out=out)
+                    offset += o
+                else:
+                    h = torch.matmul(weight, h, out=out)
+                fresh = True
+            else:
+                h = IN_PLACE[type(layer)](h) if by_hand and fresh and type(layer) in IN_PLACE else layer(h)
+                fresh = False  # the tape keeps h for the backward pass
+                tape.append((layer, h, -1))
+        return h, tape
+
+    def _fast(self, w: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        """Losses by autograd (activations or losses whose derivative the by-hand path does not know)."""
+        k = w.shape[0]
+        x, yT = self._inputs(idx, k)
+        h, _ = self._forward(w, x, by_hand=False)
+        if self.fused:
+            return self._fused_loss(h - yT)
         ys = [self.y if idx is None else self.y[idx[c]] for c in range(k)]
         return torch.stack([self.loss_fn(h[c].T, ys[c]) for c in range(k)])
+
+    def _fused_loss(self, r: torch.Tensor) -> torch.Tensor:
+        """``F.mse_loss`` or ``half_squared_error`` of residuals ``r [k, out, samples]``, per chain."""
+        sq = r.square()
+        return sq.mean(dim=(1, 2)) if self.fused == "mse" else 0.5 * sq.sum(dim=1).mean(dim=1)
+
+    def _by_hand(
+        self, w: torch.Tensor, idx: torch.Tensor | None, grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fast-path loss and (if ``grad``) its gradient by hand-written backpropagation, without autograd."""
+        k = w.shape[0]
+        if idx is None and not grad and self.fused:  # full data in chunks that stay in the cache
+            n = self.xT.shape[1]
+            total = torch.zeros(k, dtype=w.dtype)
+            for s in range(0, n, CHUNK):
+                h, _ = self._forward(w, self.xT[:, s : s + CHUNK], by_hand=True)
+                total += self._fused_loss(h.sub_(self.yT[:, s : s + CHUNK])) * (h.shape[2] / n)
+            return total, None
+        x, yT = self._inputs(idx, k)
+        h, tape = self._forward(w, x, by_hand=True)
+        if not self.fused:
+            ys = [self.y if idx is None else self.y[idx[c]] for c in range(k)]
+            return torch.stack([self.loss_fn(h[c].T, ys[c]) for c in range(k)]), None
+        r = h - yT
+        loss = self._fused_loss(r)
+        if not grad:
+            return loss, None
+        o, b = r.shape[1], r.shape[2]
+        g = r.mul_(2.0 / (o * b) if self.fused == "mse" else 1.0 / b)  # dL/d(output)
+        pieces: list[torch.Tensor] = []
+        for j in range(len(tape) - 1, -1, -1):
+            layer, a, offset = tape[j]
+            if type(layer) is not torch.nn.Linear:
+                derivative = DERIVATIVE[type(layer)]
+                if derivative is not None:
+                    g = g.mul_(derivative(a))
+                continue
+            if layer.bias is not None:
+                pieces.append(g.sum(dim=2))
+            pieces.append(torch.matmul(g, a.transpose(-1, -2)).reshape(k, -1))  # dL/dW = g a^T
+            if j > 0:  # dL/d(input) = W^T g
+                o, i = layer.out_features, layer.in_features
+                weight_t = w[:, offset : offset + o * i].view(k, o, i).transpose(1, 2)
+                g = torch.bmm(weight_t, g, out=self._buffer(-1 - j, (k, i, g.shape[2]), g.dtype))
+        return loss, torch.cat(pieces[::-1], dim=1)
 
     def _params(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         out = dict(self.fixed)

@@ -155,7 +155,7 @@ def run_chains(
     draws: int,
     batches: torch.Tensor | None,
     seed: int,
-    diag_every: int,
+    diag_at: set[int],
     limit: float,
     check_every: int,
 ) -> Run:
@@ -191,7 +191,7 @@ def run_chains(
                 if not 0 < curvature < math.inf:
                     raise ValueError("step_size='auto' found no positive curvature at w*: pass a step_size")
                 eps, next_curvature = SGLD_EPS_CURVATURE / curvature, max(1, 2 * t)
-        losses[:, t], dist2[:, t] = loss.double(), (w - w_star).double().square().sum(1)
+        losses[:, t], dist2[:, t] = loss, (w - w_star).square().sum(1)  # stored in float64
         new = sgld_step(w, grad, w_star, noise, step_size=eps, nbeta=nbeta, localization=gamma)
         if sampler == "mala":
             new_loss, new_grad, new_u, new_drift = pot(new, idx)
@@ -207,7 +207,7 @@ def run_chains(
                 accepted += float(keep.double().mean())
         else:
             w = new
-        if batches is not None and t >= burnin and (t - burnin) % diag_every == 0:
+        if batches is not None and t in diag_at:  # steps counted from the start of burn-in
             full.append(f(w, None, grad=False)[0].double())
         if (t + 1) % check_every == 0 or t == steps - 1:
             _check_divergence(losses, w, t, check_every, limit, eps, gamma)

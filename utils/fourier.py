@@ -6,7 +6,7 @@ wave ``cos(2 pi k n / p + phase)``, so a real signal's energy is reported per fr
 ``k = 0, 1, ..., (p - 1) / 2``: ``P[0] = |X[0]|^2 / p`` and ``P[k] = 2 |X[k]|^2 / p``. By Parseval
 these add up to ``sum_n x[n]^2``.
 
-The analytic solution (Gromov 2023, in the layout of :class:`utils.models.ModularMLP`): a
+The analytic solution (Gromov 2023, in the layout of :class:`utils.grokking.ModularMLP`): a
 neuron with pre-activation ``cos(w a + phi_1) + cos(w b + phi_2)``, ``w = 2 pi k / p``, squared,
 and read out with ``cos(w c + phi_1 + phi_2)``, contributes ``(1/2) cos(w (a + b - c))`` plus
 terms whose sum over a grid of phases vanishes exactly. Their total peaks at ``c = a + b mod p``.
@@ -91,7 +91,7 @@ def dominant_frequency(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
 def fourier_solution(
     p: int, frequencies: Sequence[int], *, scale: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Weights ``(embed, w_a, w_b, w_out)`` of a quadratic :class:`~utils.models.ModularMLP` that computes
+    """Weights ``(embed, w_a, w_b, w_out)`` of a quadratic :class:`~utils.grokking.ModularMLP` that computes
     ``logits(a, b)[c] = scale * (9/2) * sum_k cos(2 pi k (a + b - c) / p)`` exactly.
 
     ``embed[n] = (cos w_1 n, sin w_1 n, cos w_2 n, ...)`` (``embed_dim = 2 K``). Each frequency gets

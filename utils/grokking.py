@@ -1,6 +1,6 @@
 """Training many modular-arithmetic networks at once, and reading grokking off their curves (chapter 6).
 
-:func:`train_modular` trains every network of a :class:`~utils.models.ModularMLP` on its own
+:func:`train_modular` trains every network of a :class:`ModularMLP` on its own
 training split, full batch, with AdamW. Each network may have its own weight decay (a
 decoupled decay ``w <- (1 - lr * wd_m) w`` before each Adam step, exactly what
 ``torch.optim.AdamW`` does, but with one ``wd_m`` per network). It records:
@@ -20,17 +20,113 @@ Liu et al. (2022): comprehension, grokking, memorisation or confusion.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_int, check_real
+from ._validate import check_choice, check_int, check_real, check_seed
 from .data import ModularData
-from .models import ModularMLP
 from .progress import progress as _progress
+
+#: The hidden-layer activations :class:`ModularMLP` knows (chapter 6): Gromov's quadratic and ReLU.
+MODULAR_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "quadratic": torch.square,
+    "relu": torch.relu,
+}
+
+
+class ModularMLP(nn.Module):
+    """``num_models`` independent one-hidden-layer networks for ``(a op b) mod p`` (chapter 6).
+
+    Network ``m`` has a token embedding ``E`` (``p x embed_dim``) shared by both operands, two input
+    maps ``W_a, W_b`` (``embed_dim x width``) and an unembedding ``W_out`` (``width x p``)::
+
+        logits(a, b)[c] = sum_j W_out[j, c] * phi(U[a, j] + V[b, j]),   U = E W_a,  V = E W_b
+
+    with ``phi(z) = z**2`` (``"quadratic"``, as in Gromov 2023) or ReLU, and no biases. Network ``m``
+    is initialised from a generator seeded with ``seed + m`` (so it equals the lone network built
+    with that seed): ``E ~ N(0, 1)``, ``W_a, W_b ~ N(0, 1 / (2 embed_dim))`` (unit-variance
+    pre-activations) and ``W_out ~ N(0, 1 / width)``. Parameters of different networks never mix.
+    """
+
+    def __init__(
+        self,
+        p: int,
+        *,
+        embed_dim: int = 32,
+        width: int = 128,
+        activation: str = "quadratic",
+        num_models: int = 1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.p = check_int("p", p, minimum=2)
+        self.embed_dim = check_int("embed_dim", embed_dim, minimum=1)
+        self.width = check_int("width", width, minimum=1)
+        if not isinstance(activation, str):
+            raise TypeError(f"activation must be one of {tuple(MODULAR_ACTIVATIONS)}, got {type(activation).__name__}")
+        self.activation = check_choice("activation", activation, MODULAR_ACTIVATIONS)
+        self.num_models = check_int("num_models", num_models, minimum=1)
+        seed = check_seed(seed)
+        d, n = self.embed_dim, self.width
+        shapes = {"embed": (p, d, 1.0), "w_a": (d, n, 1 / (2 * d)), "w_b": (d, n, 1 / (2 * d)), "w_out": (n, p, 1 / n)}
+        draws: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}
+        for m in range(self.num_models):
+            gen = torch.Generator().manual_seed(seed + m)
+            for name, (rows, cols, var) in shapes.items():
+                draws[name].append(torch.randn(rows, cols, generator=gen) * math.sqrt(var))
+        self.embed = nn.Parameter(torch.stack(draws["embed"]))  # [models, p, embed_dim]
+        self.w_a = nn.Parameter(torch.stack(draws["w_a"]))  # [models, embed_dim, width]
+        self.w_b = nn.Parameter(torch.stack(draws["w_b"]))  # [models, embed_dim, width]
+        self.w_out = nn.Parameter(torch.stack(draws["w_out"]))  # [models, width, p]
+
+    @classmethod
+    def from_weights(
+        cls, embed: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, w_out: np.ndarray, *, activation: str = "quadratic"
+    ) -> ModularMLP:
+        """A network with the given weights (shapes ``[p, d], [d, N], [d, N], [N, p]``, or with a leading model axis)."""
+        arrays = [torch.as_tensor(np.asarray(w, dtype=np.float32)) for w in (embed, w_a, w_b, w_out)]
+        arrays = [w.unsqueeze(0) if w.ndim == 2 else w for w in arrays]
+        e, wa, wb, wo = arrays
+        if any(w.ndim != 3 for w in arrays):
+            raise ValueError("embed, w_a, w_b and w_out must be 2-D, or 3-D with a leading model axis")
+        m, p, d = e.shape
+        n = wa.shape[2]
+        if wa.shape != (m, d, n) or wb.shape != (m, d, n) or wo.shape != (m, n, p):
+            raise ValueError(
+                f"w_a, w_b must be [{d}, N] and w_out [N, {p}] to match embed [{p}, {d}]; "
+                f"got {tuple(wa.shape)}, {tuple(wb.shape)}, {tuple(wo.shape)}"
+            )
+        model = cls(p, embed_dim=d, width=n, activation=activation, num_models=m)
+        with torch.no_grad():
+            for param, value in zip((model.embed, model.w_a, model.w_b, model.w_out), arrays, strict=True):
+                param.copy_(value)
+        return model
+
+    def tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pre-activation tables ``U = E W_a`` and ``V = E W_b``, each ``[models, p, width]``."""
+        return torch.bmm(self.embed, self.w_a), torch.bmm(self.embed, self.w_b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[models, n, p]`` for operand tokens ``x`` of shape ``[n, 2]`` (shared) or ``[models, n, 2]``."""
+        if x.ndim == 2:
+            x = x.unsqueeze(0).expand(self.num_models, -1, -1)
+        if x.ndim != 3 or x.shape[0] != self.num_models or x.shape[2] != 2:
+            raise ValueError(f"x must have shape [n, 2] or [{self.num_models}, n, 2], got {tuple(x.shape)}")
+        u, v = self.tables()
+        rows = torch.arange(self.num_models, device=x.device).unsqueeze(1)
+        h = u[rows, x[..., 0]] + v[rows, x[..., 1]]
+        return torch.bmm(MODULAR_ACTIVATIONS[self.activation](h), self.w_out)
+
+    def all_logits(self) -> torch.Tensor:
+        """Logits for every pair, ``[models, p * p, p]``, row ``a * p + b`` for the pair ``(a, b)``."""
+        u, v = self.tables()
+        h = (u.unsqueeze(2) + v.unsqueeze(1)).flatten(1, 2)  # [models, p * p, width]
+        return torch.bmm(MODULAR_ACTIVATIONS[self.activation](h), self.w_out)
+
 
 PHASES = ("comprehension", "grokking", "memorisation", "confusion")
 
@@ -112,7 +208,7 @@ def train_modular(
     loss stops training with an error.
     """
     if not isinstance(model, ModularMLP):
-        raise TypeError(f"model must be a utils.models.ModularMLP, got {type(model).__name__}")
+        raise TypeError(f"model must be a utils.grokking.ModularMLP, got {type(model).__name__}")
     m, p = model.num_models, model.p
     if not isinstance(data, (list, tuple)) or len(data) != m:
         raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {type(data).__name__}")

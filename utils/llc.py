@@ -38,8 +38,11 @@ with ``L_n(w*)`` computed once on the **full** data. The model's parameters are 
   noise adds its own (uncontrolled) bias.
 
 **Diagnostics** (Vehtari et al. 2021, in :mod:`utils.mcmc`). ``r_hat``: rank-normalised, folded
-split R-hat of the full-batch loss (every draw for MALA, every ``diagnostic_every`` steps for
-minibatch SGLD); ``ess``: bulk effective sample size of the draws' losses; ``mcse``: Monte Carlo
+split R-hat of the full-batch loss (every draw for MALA and full-batch SGLD; for minibatch SGLD
+at the draws of :func:`diagnostic_draws`: one per epoch, at least 8 and at most 64 per chain,
+evenly spaced and ending at the last draw, so that the diagnostics never cost more than about
+one forward pass over the data per epoch of sampling and at most 64 of them whatever the run's
+length); ``ess``: bulk effective sample size of the draws' losses; ``mcse``: Monte Carlo
 standard error of the estimate; ``drift_z``: the running mean's drift (last half against first
 quarter, in standard errors); ``acceptance_rate`` (MALA). ``converged`` is true when R-hat
 < 1.01, ESS >= 100 per chain, ``|drift z| < 3`` and (MALA) acceptance >= 0.2; otherwise the
@@ -77,6 +80,7 @@ __all__ = [
     "StepSizeScan",
     "calibrate_step_size",
     "default_nbeta",
+    "diagnostic_draws",
     "estimate_llc",
     "sgld_step",
 ]
@@ -88,6 +92,8 @@ TARGET_ACCEPT = 0.7
 R_HAT_MAX, ESS_PER_CHAIN, DRIFT_Z_MAX, ACCEPT_MIN = 1.01, 100, 3.0, 0.2
 #: Default burn-in, as a fraction of ``num_draws``.
 BURNIN_FRACTION = 0.5
+#: Minibatch SGLD: the fewest and the most full-batch losses per chain for R-hat.
+DIAGNOSTIC_POINTS = (8, 64)
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,19 @@ def default_nbeta(n: int) -> float:
     return n / math.log(n)
 
 
+def diagnostic_draws(num_draws: int, per_epoch: int) -> np.ndarray:
+    """Draws (0-based) at which minibatch SGLD records the full-batch loss for R-hat (chapter 9).
+
+    ``k = ceil(num_draws / per_epoch)`` (one per epoch of draws), clipped to ``DIAGNOSTIC_POINTS``
+    = [8, 64] and to ``num_draws``; draw ``(j + 1) num_draws // k - 1`` for ``j = 0..k-1``.
+    """
+    num_draws = check_int("num_draws", num_draws, minimum=1)
+    per_epoch = check_int("per_epoch", per_epoch, minimum=1)
+    lo, hi = DIAGNOSTIC_POINTS
+    k = min(num_draws, max(lo, min(hi, -(-num_draws // per_epoch))))
+    return (np.arange(1, k + 1) * num_draws) // k - 1
+
+
 def _diagnose(
     trace: np.ndarray, full: np.ndarray, accept: float | None, chains: int, step: float
 ) -> tuple[float, float, float, float, tuple[str, ...]]:
@@ -204,7 +223,7 @@ def estimate_llc(
     ``num_draws`` are kept. ``sampler="auto"`` is MALA for full-batch data (``batch_size=None``)
     with ``step_size="auto"``, and plain SGLD otherwise (minibatches, or a fixed step size); ``step_size="auto"`` adapts the step during burn-in to
     ``target_accept`` (see the module docstring). ``diagnostic_every`` (minibatch SGLD): steps
-    between full-batch losses for R-hat (default: one epoch). ``vectorize``: ``"auto"`` picks
+    between full-batch losses for R-hat (default: :func:`diagnostic_draws`). ``vectorize``: ``"auto"`` picks
     the fast path for an ``nn.Sequential`` of Linear and elementwise layers, else vmap;
     ``True`` forces vmap, ``False`` a loop over chains. A loss that is NaN/inf or exceeds
     ``init_loss + divergence_factor * max(|init_loss|, d / nbeta)`` (checked every
@@ -239,7 +258,10 @@ def estimate_llc(
     if auto_step and num_burnin < 50:
         raise ValueError(f"num_burnin must be >= 50 with step_size='auto' (it adapts the step), got {num_burnin}")
     per_epoch = max(1, n // batch_size) if batch_size else 1
-    diag_every = per_epoch if diagnostic_every is None else check_int("diagnostic_every", diagnostic_every, minimum=1)
+    if diagnostic_every is None:
+        diag_at = diagnostic_draws(num_draws, per_epoch)
+    else:
+        diag_at = np.arange(0, num_draws, check_int("diagnostic_every", diagnostic_every, minimum=1))
     divergence_factor = check_real("divergence_factor", divergence_factor, positive=True)
     check_every = check_int("check_every", check_every, minimum=1)
     if not (isinstance(vectorize, bool) or vectorize == "auto"):
@@ -266,7 +288,7 @@ def estimate_llc(
         draws=num_draws,
         batches=batches,
         seed=seed,
-        diag_every=diag_every,
+        diag_at=set((num_burnin + diag_at).tolist()),
         limit=limit,
         check_every=check_every,
     )

@@ -97,7 +97,7 @@ def check_subtraction_weights(fn: Callable[[int, int], Any]) -> CheckResult:
     ``(a - b) mod p`` for every pair, from frequency ``k`` alone (chapter 6)."""
     import torch
 
-    from ..models import ModularMLP
+    from ..grokking import ModularMLP
 
     for p, k in ((7, 1), (31, 4), (31, 13)):
         out, failed = attempt(fn, p, k)

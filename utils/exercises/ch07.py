@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import icl
-from ..models import attention
+from ..attention import attention
 from ._core import CheckResult, Graded, attempt, attempt_number
 
 __all__ = ["GRADED", "check_attention", "check_optimal_gamma", "check_ridge", "check_dmmse"]
