@@ -255,6 +255,30 @@ def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend
     return leg
 
 
+def figure_legend(fig: plt.Figure, handles: Any = None, labels: Any = None, **kwargs: Any) -> mpl.legend.Legend:
+    """One legend for the whole figure, below every panel, in as many columns as fit its width.
+
+    A ``fig.legend(..., ncol=4)`` of long entries is wider than the figure; the book's tight
+    crop then widens the image past the column and the page shrinks it (chapter 5).
+    """
+    if handles is None:
+        handles, labels = [], []
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    room = fig.bbox.width - 2 * fig.dpi * 0.05
+    for ncol in range(kwargs.pop("ncol", min(len(handles), 4)), 0, -1):
+        leg = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, **kwargs)
+        if ncol == 1 or leg.get_window_extent(renderer).width <= room:
+            return leg
+        leg.remove()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 _add_legend = legend  # label() has an argument named legend
 
 
