@@ -296,3 +296,18 @@ def test_a_figure_legend_fits_the_figure_in_as_many_columns_as_fit() -> None:
     assert _png_width(fig) <= 2 * 688 and plotting.fits_column(fig)
     few = two_panels()
     assert plotting.figure_legend(few, few.axes[0].get_lines()[:2], names[:2])._ncols == 2  # short: one row
+
+
+def test_legend_stays_off_bars() -> None:
+    _, ax = plotting.subplots(width=4, height=3)
+    ax.bar([0, 1, 2], [4.1, 4.9, 4.6], 0.9, label="estimate")  # bars fill the axes up to ~5
+    ax.plot([-0.5, 2.5], [5.6, 5.6], label="a line along the top")
+    ax.set_xlim(-0.5, 2.5)
+    ax.set_ylim(0, 6)
+    leg = plotting.legend(ax)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    box = leg.get_window_extent(renderer)
+    assert not any(box.overlaps(bar.get_window_extent(renderer)) for bar in ax.containers[0])
+    assert box.y1 <= ax.get_window_extent(renderer).y0  # no free corner: below the axes

@@ -177,7 +177,7 @@ def label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None = None, *, l
 
 
 def _data_points(ax: plt.Axes) -> np.ndarray:
-    """Display coordinates of the data drawn on ``ax`` (lines densified, markers, paths)."""
+    """Display coordinates of the data drawn on ``ax`` (lines densified, markers, paths, the area of bars)."""
     pts = []
     for line in ax.get_lines():
         if not line.get_visible():
@@ -194,6 +194,12 @@ def _data_points(ax: plt.Axes) -> np.ndarray:
             pts.append(coll.get_offset_transform().transform(offsets))
         for path in coll.get_paths():
             pts.append(coll.get_transform().transform(path.interpolated(20).vertices))
+    for container in ax.containers:  # a bar is data over its whole area, not only its edges
+        if isinstance(container, mpl.container.BarContainer):
+            for bar in container:
+                box = bar.get_window_extent()
+                gx, gy = np.meshgrid(np.linspace(box.x0, box.x1, 8), np.linspace(box.y0, box.y1, 8))
+                pts.append(np.column_stack([gx.ravel(), gy.ravel()]))
     return np.concatenate(pts) if pts else np.empty((0, 2))
 
 
