@@ -95,7 +95,8 @@ def test_bibliography_parses_without_duplicates() -> None:
 _FENCED = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 #: `utils.x.y` in plain backticks (not the target of a role, whose backticks follow a `}`)
 _PLAIN_UTILS = re.compile(r"(?<![}\w])`(utils(?:\.\w+)+)(?:\(\))?`")
-_ROLE_UTILS = re.compile(r"\{(?:py:)?(?:func|mod|class|data|meth)\}`~?(utils(?:\.\w+)+)`")
+#: a role link to a `utils` name: {func}`utils.x.f`, {func}`~utils.x.f` or {func}`shown text <utils.x.f>`
+_ROLE_UTILS = re.compile(r"\{(?:py:)?(?:func|mod|class|data|meth)\}`(?:[^`<]*<)?~?(utils(?:\.\w+)+)>?`")
 API_MODULES = set(re.findall(r"^\.\. automodule:: (\S+)", (ROOT / "api.md").read_text(), re.M))
 
 
@@ -113,6 +114,7 @@ def test_unlinked_utils_names_finds_plain_mentions() -> None:
     assert unlinked_utils_names("{mod}`utils.rg`, later `utils.rg`") == []
     assert unlinked_utils_names("```python\nfrom utils import rg  # `utils.rg`\n```") == []
     assert unlinked_utils_names("{func}`utils.rg.linearize` but `utils.rg.fixed_point`") == ["utils.rg.fixed_point"]
+    assert unlinked_utils_names("{func}`rg.fixed_point <utils.rg.fixed_point>`, `utils.rg.fixed_point`") == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
