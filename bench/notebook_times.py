@@ -9,6 +9,7 @@ so it is the number to compare with the 90 s budget when the machine is busy.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -22,9 +23,15 @@ BUDGET_S = 90.0
 
 
 def main(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook under chapters/")
+    given = parser.parse_args(args).notebooks
+    missing = [p for p in given if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(map(str, missing))}")
     os.environ.setdefault("PTDL_NO_PROGRESS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    paths = [Path(a).resolve() for a in args] or sorted((ROOT / "chapters").rglob("*.ipynb"))
+    paths = [p.resolve() for p in given] or sorted((ROOT / "chapters").rglob("*.ipynb"))
     print(f"{'notebook':60s} {'wall s':>8s} {'cpu s':>8s}  budget {BUDGET_S:.0f} s")
     for p in paths:
         if ".ipynb_checkpoints" in p.parts:
