@@ -49,13 +49,14 @@ def reference_hmc(
     nbeta: float,
     *,
     localization: float = 1.0,
+    surplus_out: float = 0.0,
     num_chains: int = 64,
     num_adapt: int = 1000,
     num_draws: int = 3000,
     seed: int = 1,
 ) -> tuple[float, float, float]:
     """Mean of ``nbeta (L(w) - L(w*))`` by HMC, its standard error over chains, and the acceptance rate."""
-    model, (x, _) = deep_linear_network(widths, rank, n=10_000, seed=0, dtype=torch.float64)
+    model, (x, _) = deep_linear_network(widths, rank, n=10_000, seed=0, surplus_out=surplus_out, dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     second_moment = x.T @ x / x.shape[0]
     weights = [layer.weight.detach().clone() for layer in model]
