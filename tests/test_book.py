@@ -88,3 +88,59 @@ def test_bibliography_parses_without_duplicates() -> None:
 
     db = parse_file(str(ROOT / "references.bib"))  # raises on a syntax error, e.g. a lost brace
     assert len(db.entries) == len(re.findall(r"^@\w+\s*\{", (ROOT / "references.bib").read_text(), re.M))
+
+
+# -- links to the API page (api.md) ----------------------------------------------------------------
+
+_FENCED = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+#: `utils.x.y` in plain backticks (not the target of a role, whose backticks follow a `}`)
+_PLAIN_UTILS = re.compile(r"(?<![}\w])`(utils(?:\.\w+)+)(?:\(\))?`")
+#: a role link to a `utils` name: {func}`utils.x.f`, {func}`~utils.x.f` or {func}`shown text <utils.x.f>`
+_ROLE_UTILS = re.compile(r"\{(?:py:)?(?:func|mod|class|data|meth)\}`(?:[^`<]*<)?~?(utils(?:\.\w+)+)>?`")
+API_MODULES = set(re.findall(r"^\.\. automodule:: (\S+)", (ROOT / "api.md").read_text(), re.M))
+
+
+def unlinked_utils_names(markdown: str) -> list[str]:
+    """The `utils` names that ``markdown`` writes in plain backticks (outside code blocks) and links nowhere."""
+    plain = set(_PLAIN_UTILS.findall(_FENCED.sub("", markdown)))
+    return sorted(plain - set(_ROLE_UTILS.findall(markdown)))
+
+
+def test_unlinked_utils_names_finds_plain_mentions() -> None:
+    assert unlinked_utils_names("the tested `utils.rg.fixed_point` finds it") == ["utils.rg.fixed_point"]
+    assert unlinked_utils_names("see `utils.rg` and `utils.ising.sample()`") == ["utils.ising.sample", "utils.rg"]
+    # linked once anywhere in the chapter (with or without ~) is enough; code blocks and roles do not count
+    assert unlinked_utils_names("{func}`~utils.rg.fixed_point` ... `utils.rg.fixed_point`") == []
+    assert unlinked_utils_names("{mod}`utils.rg`, later `utils.rg`") == []
+    assert unlinked_utils_names("```python\nfrom utils import rg  # `utils.rg`\n```") == []
+    assert unlinked_utils_names("{func}`utils.rg.linearize` but `utils.rg.fixed_point`") == ["utils.rg.fixed_point"]
+    assert unlinked_utils_names("{func}`rg.fixed_point <utils.rg.fixed_point>`, `utils.rg.fixed_point`") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_utils_names_link_to_the_api_page(path: Path) -> None:
+    missing = unlinked_utils_names(_text(nbformat.read(path, as_version=4)))
+    assert not missing, (
+        f"{path.parent.name}: {', '.join(missing)} named in plain backticks but never linked: write the first "
+        "mention as {func}`utils.x.f` ({mod}, {class} or {data} as fits), so that it links to the API page"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_api_links_resolve(path: Path) -> None:
+    """Every linked `utils` name exists and its module is on the API page (else the link renders dead)."""
+    import importlib
+
+    for name in sorted(set(_ROLE_UTILS.findall(_text(nbformat.read(path, as_version=4))))):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest importable prefix is the module
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+                break
+            except ImportError:
+                continue
+        module = ".".join(parts[:cut])
+        for attr in parts[cut:]:
+            assert hasattr(obj, attr), f"{path.parent.name}: {name} is linked but {module} has no {attr}"
+            obj = getattr(obj, attr)
+        assert module in API_MODULES, f"{path.parent.name}: {name} is linked but api.md documents no {module}"

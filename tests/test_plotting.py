@@ -273,3 +273,41 @@ def test_legends_below_neighbouring_panels_do_not_overlap() -> None:
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             assert not boxes[i].overlaps(boxes[j]), (i, j)
+
+
+def test_a_figure_legend_fits_the_figure_in_as_many_columns_as_fit() -> None:
+    names = [f"{kind} (width 500)" for kind in ("ordered", "critical", "chaotic")] + ["infinite width"]
+
+    def two_panels() -> plt.Figure:
+        fig, axes = plotting.subplots(1, 2)
+        for ax in axes:
+            for k, name in enumerate(names):
+                ax.plot([0, 1], [k, k + 1], label=name)
+        return fig
+
+    plain = two_panels()
+    plain.legend(loc="outside lower center", ncol=4)  # what chapter 5 did: wider than the figure
+    assert _png_width(plain) > 2 * 688
+
+    fig = two_panels()
+    leg = plotting.figure_legend(fig)
+    assert [t.get_text() for t in leg.get_texts()] == names  # each entry once, in order
+    assert 1 < leg._ncols < 4
+    assert _png_width(fig) <= 2 * 688 and plotting.fits_column(fig)
+    few = two_panels()
+    assert plotting.figure_legend(few, few.axes[0].get_lines()[:2], names[:2])._ncols == 2  # short: one row
+
+
+def test_legend_stays_off_bars() -> None:
+    _, ax = plotting.subplots(width=4, height=3)
+    ax.bar([0, 1, 2], [4.1, 4.9, 4.6], 0.9, label="estimate")  # bars fill the axes up to ~5
+    ax.plot([-0.5, 2.5], [5.6, 5.6], label="a line along the top")
+    ax.set_xlim(-0.5, 2.5)
+    ax.set_ylim(0, 6)
+    leg = plotting.legend(ax)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    box = leg.get_window_extent(renderer)
+    assert not any(box.overlaps(bar.get_window_extent(renderer)) for bar in ax.containers[0])
+    assert box.y1 <= ax.get_window_extent(renderer).y0  # no free corner: below the axes

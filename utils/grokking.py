@@ -44,7 +44,8 @@ class ModularMLP(nn.Module):
     Network ``m`` has a token embedding ``E`` (``p x embed_dim``) shared by both operands, two input
     maps ``W_a, W_b`` (``embed_dim x width``) and an unembedding ``W_out`` (``width x p``)::
 
-        logits(a, b)[c] = sum_j W_out[j, c] * phi(U[a, j] + V[b, j]),   U = E W_a,  V = E W_b
+        logits(a, b)[c] = sum_j W_out[j, c] * phi(U[a, j] + V[b, j]),
+        U = E W_a,  V = E W_b
 
     with ``phi(z) = z**2`` (``"quadratic"``, as in Gromov 2023) or ReLU, and no biases. Network ``m``
     is initialised from a generator seeded with ``seed + m`` (so it equals the lone network built

@@ -177,7 +177,7 @@ def label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None = None, *, l
 
 
 def _data_points(ax: plt.Axes) -> np.ndarray:
-    """Display coordinates of the data drawn on ``ax`` (lines densified, markers, paths)."""
+    """Display coordinates of the data drawn on ``ax`` (lines densified, markers, paths, the area of bars)."""
     pts = []
     for line in ax.get_lines():
         if not line.get_visible():
@@ -194,6 +194,12 @@ def _data_points(ax: plt.Axes) -> np.ndarray:
             pts.append(coll.get_offset_transform().transform(offsets))
         for path in coll.get_paths():
             pts.append(coll.get_transform().transform(path.interpolated(20).vertices))
+    for container in ax.containers:  # a bar is data over its whole area, not only its edges
+        if isinstance(container, mpl.container.BarContainer):
+            for bar in container:
+                box = bar.get_window_extent()
+                gx, gy = np.meshgrid(np.linspace(box.x0, box.x1, 8), np.linspace(box.y0, box.y1, 8))
+                pts.append(np.column_stack([gx.ravel(), gy.ravel()]))
     return np.concatenate(pts) if pts else np.empty((0, 2))
 
 
@@ -253,6 +259,30 @@ def legend(ax: plt.Axes, *, loc: str | None = None, **kwargs: Any) -> mpl.legend
         if leg.get_window_extent(renderer).width <= room:
             break
     return leg
+
+
+def figure_legend(fig: plt.Figure, handles: Any = None, labels: Any = None, **kwargs: Any) -> mpl.legend.Legend:
+    """One legend for the whole figure, below every panel, in as many columns as fit its width.
+
+    A ``fig.legend(..., ncol=4)`` of long entries is wider than the figure; the book's tight
+    crop then widens the image past the column and the page shrinks it (chapter 5).
+    """
+    if handles is None:
+        handles, labels = [], []
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    room = fig.bbox.width - 2 * fig.dpi * 0.05
+    for ncol in range(kwargs.pop("ncol", min(len(handles), 4)), 0, -1):
+        leg = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, **kwargs)
+        if ncol == 1 or leg.get_window_extent(renderer).width <= room:
+            return leg
+        leg.remove()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _add_legend = legend  # label() has an argument named legend

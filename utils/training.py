@@ -1,8 +1,9 @@
 """The one training loop every chapter that trains uses (introduced in chapter 1).
 
->>> history = train(model, torch.nn.functional.mse_loss, (x, y), steps=500, lr=1e-2)
+>>> history = train(model, torch.nn.functional.mse_loss, (x, y),
+...                 steps=500, lr=1e-2)
 >>> history.loss[-1]                    # training loss at the last step
->>> history.evals["test/accuracy"]      # metrics recorded every ``eval_every`` steps
+>>> history.evals["test/accuracy"]      # recorded every eval_every steps
 """
 
 from __future__ import annotations

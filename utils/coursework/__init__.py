@@ -2,8 +2,8 @@
 
 Run it from the repository root (the Makefile does)::
 
-    python -m utils.coursework student [--tag TAG]     # -> _build/student/chapters/...
-    python -m utils.coursework answer-key              # -> _build/answer-key/chapters/...
+    python -m utils.coursework student [--tag TAG]  # -> _build/student/chapters
+    python -m utils.coursework answer-key  # -> _build/answer-key/chapters
     python -m utils.coursework grade a.ipynb b.ipynb --csv grades.csv
 
 It relies on the coursework format described in :mod:`utils.exercises` and uses only

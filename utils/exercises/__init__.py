@@ -21,7 +21,8 @@ and ``make grade`` rely on it):
 - Each chapter module declares its graded exercises in a ``GRADED`` table, mapping the
   exercise label to a :class:`Graded` entry (function name, check, points)::
 
-      GRADED = {"ch02-ex-fixed-point": Graded("my_extinction", check_extinction_probability)}
+      GRADED = {"ch02-ex-fixed-point":
+                Graded("my_extinction", check_extinction_probability)}
 
   Grading goes by function name, so cells a student adds do not break it. A check is public
   and computes the right answer, so a graded variant kept private needs a private check.
