@@ -14,11 +14,16 @@ at most :data:`POLL_S` seconds, so a lost wake-up costs at most that long.
 **The limit.** :func:`run_notebook` gives the whole notebook :data:`LIMIT_S` seconds of wall
 time and fails with a message that says where it stopped, and whether the kernel was busy
 or idle, instead of running into CI's time limit.
+
+The book build executes notebooks through myst-nb, with the same client and the same CPU
+clock (``_ext/ptdl_book/execution.py``), and :func:`cache_for_the_book` hands each notebook the
+tests executed to the book's cache, so that ``make test`` then ``make book`` runs it once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +36,11 @@ import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Where ``jupyter-book build`` keeps executed notebooks (myst-nb's default: beside the HTML).
+BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
+
 #: Longest single wait on a kernel channel; a missed ZeroMQ wake-up costs at most this.
 POLL_S = 0.5
 
@@ -38,8 +48,11 @@ POLL_S = 0.5
 #: this leaves room for a loaded CI machine running two notebooks at once).
 LIMIT_S = 360
 
+#: A notebook's budget: kernel CPU seconds (insensitive to other load on the machine).
+BUDGET_S = 90.0
 
-def _sliced(get_msg: Any) -> Any:
+
+def sliced(get_msg: Any) -> Any:
     """Wrap a channel's ``get_msg(timeout)`` so that it polls at most ``POLL_S`` at a time."""
 
     async def get_msg_sliced(timeout: float | None = None) -> dict[str, Any]:
@@ -61,8 +74,36 @@ class TimelyNotebookClient(NotebookClient):
     async def async_start_new_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
         for channel in (kc.shell_channel, kc.iopub_channel):
-            channel.get_msg = _sliced(channel.get_msg)
+            channel.get_msg = sliced(channel.get_msg)
         return kc
+
+
+def track_kernel_cpu(client: NotebookClient) -> Callable[[], float]:
+    """Hook ``client`` so that the returned function gives its kernel's CPU seconds so far.
+
+    User + system time of the kernel process and its children, read when asked and after each
+    cell; once the kernel has exited, the last reading.
+    """
+    state: dict[str, Any] = {"cpu": 0.0, "proc": None}
+
+    def kernel_cpu() -> float:
+        if state["proc"] is not None:
+            try:
+                t = state["proc"].cpu_times()
+                state["cpu"] = t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return state["cpu"]
+
+    def on_notebook_start(notebook: Any) -> None:
+        state["proc"] = psutil.Process(client.km.provisioner.process.pid)
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        kernel_cpu()
+
+    client.on_notebook_start = on_notebook_start
+    client.on_cell_executed = on_cell_executed
+    return kernel_cpu
 
 
 class NotebookTimeout(AssertionError):
@@ -81,30 +122,13 @@ def run_notebook(
     """
     nb = nbformat.read(path, as_version=4)
     client = TimelyNotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    state: dict[str, Any] = {"cell": None, "cpu": 0.0, "proc": None}
-
-    def kernel_cpu() -> float:
-        """The kernel's CPU seconds so far (the last reading once it has exited)."""
-        if state["proc"] is not None:
-            try:
-                t = state["proc"].cpu_times()
-                state["cpu"] = t.user + t.system + t.children_user + t.children_system
-            except psutil.Error:
-                pass
-        return state["cpu"]
-
-    def on_notebook_start(notebook: Any) -> None:
-        state["proc"] = psutil.Process(client.km.provisioner.process.pid)
+    kernel_cpu = track_kernel_cpu(client)
+    state: dict[str, Any] = {"cell": None}
 
     def on_cell_start(cell: Any, cell_index: int) -> None:
         state["cell"] = cell_index
 
-    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
-        kernel_cpu()
-
-    client.on_notebook_start = on_notebook_start
     client.on_cell_start = on_cell_start
-    client.on_cell_executed = on_cell_executed
 
     async def execute() -> None:
         async def sample() -> None:  # keeps the CPU reading fresh while a cell runs
@@ -126,7 +150,7 @@ def run_notebook(
         asyncio.run(execute())
     except CellTimeoutError:
         wall = time.perf_counter() - start
-        cpu = state["cpu"]
+        cpu = kernel_cpu()
         activity = "idle (waiting on a message, the network or a lock)" if cpu < 0.5 * wall else "busy"
         raise NotebookTimeout(
             f"{path.name} did not finish within {limit_s:.0f} s: it stopped in cell {state['cell']} "
@@ -137,4 +161,33 @@ def run_notebook(
     wall = time.perf_counter() - start
     if on_done is not None:
         on_done(nb)
-    return wall, state["cpu"]
+    return wall, kernel_cpu()
+
+
+def cache_for_the_book(path: Path, executed: Any, wall: float, cache: Path = BOOK_CACHE) -> None:
+    """Store ``executed``, the notebook ``path`` after a run, in the book's cache, where ``make book`` finds it.
+
+    jupyter-cache matches a notebook by its code cells (source and metadata) and its kernelspec,
+    so the stored copy keeps the committed notebook's metadata (nbclient adds timings to each
+    cell) with the outputs of the run. pytest-xdist workers write one at a time (a file lock).
+    """
+    from filelock import FileLock  # torch's dependency
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    source = nbformat.read(path, as_version=4)
+    bundle = copy.deepcopy(executed)
+    if len(bundle.cells) != len(source.cells):
+        raise ValueError(f"executed: {len(bundle.cells)} cells, but {path.name} has {len(source.cells)}")
+    for cell, committed in zip(bundle.cells, source.cells, strict=True):
+        cell.metadata = copy.deepcopy(committed.metadata)
+    bundle.metadata.pop("kernelspec", None)
+    if "kernelspec" in source.metadata:
+        bundle.metadata["kernelspec"] = copy.deepcopy(source.metadata["kernelspec"])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cache) + ".lock"):
+        get_cache(str(cache)).cache_notebook_bundle(
+            CacheBundleIn(bundle, str(path.resolve()), data={"execution_seconds": wall}),
+            check_validity=False,
+            overwrite=True,
+        )

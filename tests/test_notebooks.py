@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from line_length import long_code_lines, long_output_lines
 
-from notebook_client import LIMIT_S, run_notebook
+from notebook_client import LIMIT_S, cache_for_the_book, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -36,6 +36,7 @@ def test_notebook_executes(path: Path) -> None:
     executed = []
     wall, cpu = run_notebook(path, limit_s=LIMIT_S, on_done=executed.append)
     print(f"{path.name}: {wall:.1f} s wall, {cpu:.1f} s kernel CPU")
+    cache_for_the_book(path, executed[0], wall)  # so that `make book` after `make test` does not run it again
     # the book's code column shows about 80 characters: printed lines longer than 79 are cut off
     too_long = long_output_lines(executed[0])
     assert not too_long, "printed lines over 79 characters:\n" + "\n".join(map(str, too_long))

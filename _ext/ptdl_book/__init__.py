@@ -3,6 +3,8 @@
 - :mod:`.numbering`: chapter numbers from the chapter folders ("9. Estimating ...", "Exercise 9.2");
 - :mod:`.bibstyle`: the pybtex style ``ptdl`` (author-year labels, links, no raw TeX);
 - :mod:`.coursemap`: the ``course-map`` directive (dependency graph, reading paths);
+- :mod:`.publish`: repository and launch buttons for the repository the book is built for, or none;
+- :mod:`.execution`: notebooks execute without the 300 s stall, and print their times;
 - ``static/``: CSS for the book, and click-to-enlarge for figures (no network needed);
 - each page loads each of its scripts once, and widget labels typeset with MathJax 3.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from . import bibstyle, coursemap, numbering
+from . import bibstyle, coursemap, execution, numbering, publish
 
 STATIC = Path(__file__).parent / "static"
 
@@ -41,6 +43,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     bibstyle.setup()
     numbering.setup(app)
     coursemap.setup(app)
+    publish.setup(app)
+    execution.setup(app)
     app.connect("config-inited", _add_static_path)
     app.connect("html-page-context", _dedupe_scripts, priority=900)  # after those that add scripts
     app.add_css_file("ptdl.css")
