@@ -1,5 +1,7 @@
 # Two commands do everything:  `make book`  and  `make test`.
 # Both create .venv (if there is none) and install requirements.txt and `utils` into it.
+# BOOK_REPOSITORY_URL=https://github.com/OWNER/REPO (environment) names the repository the book's
+# buttons and setup cells lead to (default: repository.url in _config.yml; empty: no buttons).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,7 +21,7 @@ help:
 	@echo "make test   run the whole test suite (lint, unit tests, every notebook)"
 	@echo "make lint   check the code style with ruff (make format fixes it)"
 	@echo "make lab    open the notebooks in JupyterLab"
-	@echo "make setup-cells  write _config.yml's repository URL into every notebook's setup cell"
+	@echo "make setup-cells  write the book's repository URL into every notebook's setup cell"
 	@echo "make check-pages  screenshot every page (1280/420 px, light/dark) and check it"
 	@echo "make check-lines  list code and printed lines over 79 characters"
 	@echo "make student [TAG=...]  student copies (no solutions) in _build/student/chapters"
@@ -28,22 +30,30 @@ help:
 	@echo "make clean  remove the build and the virtual environment"
 
 # torch: pinning torch==2.13.0 is not enough on Linux, where PyPI's wheel is the multi-GB CUDA build.
-# When PyTorch's CPU index answers within 5 s, torch comes from there (without dependencies: the
-# requirements step resolves them from the default index); otherwise from pip's default index.
+# So on Linux torch is first installed (without dependencies: the requirements step resolves them)
+# from PyTorch's CPU index, by pip itself, so that pip's own settings apply (proxy, certificates,
+# find-links, extra indexes), with a 15 s timeout and one retry. If that fails (the index is not
+# reachable, or lacks the pinned version), the requirements step takes torch from pip's default
+# index instead (on Linux the CUDA build). TORCH_INDEX= (empty) skips the CPU index, e.g. when
+# pip's configured index serves CPU builds itself.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_PIN   := $(shell grep -E '^torch==' requirements.txt)
-REACHABLE   := import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=5)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "Python >= 3.11 is needed (numpy 2.4 and scipy 1.17 require it): make PYTHON=python3.11"; exit 1; }
+	@$(PYTHON) -c 'import platform, sys; sys.exit(platform.system() == "Darwin" and platform.machine() == "x86_64")' || { \
+		echo "Intel macOS is not supported: $(TORCH_PIN) and numba 0.68.1 have no wheels for it."; \
+		echo "Read the book's notebooks on Colab or Binder, or work on Linux (README: Supported platforms)."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@if [ "$$(uname -s)" = Linux ] && $(BIN)/python -c '$(REACHABLE)' "$(TORCH_INDEX)" 2>/dev/null; then \
-		echo "torch: the CPU build from $(TORCH_INDEX)"; \
-		$(BIN)/python -m pip install --quiet --no-deps --index-url "$(TORCH_INDEX)" "$(TORCH_PIN)"; \
-	else \
-		echo "torch: from pip's default index ($(TORCH_INDEX) not used: not Linux, or not reachable)"; \
+	@if [ "$$(uname -s)" = Linux ] && [ -n "$(TORCH_INDEX)" ]; then \
+		if $(BIN)/python -m pip install --quiet --no-deps --timeout 15 --retries 1 \
+			--index-url "$(TORCH_INDEX)" "$(TORCH_PIN)"; then \
+			echo "torch: $$($(BIN)/python -m pip show torch | sed -n 's/^Version: //p') (pip asked $(TORCH_INDEX) and its own sources)"; \
+		else \
+			echo "torch: not from $(TORCH_INDEX) (not reachable, or no $(TORCH_PIN) there): from pip's default index"; \
+		fi; \
 	fi
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -90,7 +100,8 @@ check-lines: $(STAMP)
 	$(BIN)/python tests/line_length.py --outputs _build/jupyter_execute/chapters/*/*.ipynb || code=1; \
 	exit $$code
 
-# Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
+# Write the book's repository (BOOK_REPOSITORY_URL, else _config.yml's repository.url) into every
+# notebook's setup cell.
 setup-cells: $(STAMP)
 	$(BIN)/python tests/setup_cell.py
 # Coursework (see instructors.md): TAG pins the Colab setup cell to a git tag; TIMEOUT is the
