@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+import setup_cell
 from utils.coursework import (
     ANSWER_KEY,
     COLUMNS,
@@ -134,16 +135,17 @@ def test_answer_key_has_the_student_copy_cells_in_order(path: Path) -> None:
 
 
 def test_pin_setup_rewrites_only_the_install_url() -> None:
-    cell = '    %pip install -q "git+https://github.com/ptdl-course/phase-transitions-dl"'
+    cell = '    %pip install -q "git+https://github.com/owner/course-dl"'
     assert pin_setup(cell, "fall-2026") == cell.replace('dl"', 'dl@fall-2026"')
     assert pin_setup(cell.replace('dl"', 'dl@v1"'), "v2") == cell.replace('dl"', 'dl@v2"')
     with pytest.raises(ValueError, match=r"^tag must"):
         pin_setup(cell, "no spaces")
     nb = _read(ROOT / "chapters/02_branching/02_branching.ipynb")
+    nb.cells[1].source = setup_cell.render("https://github.com/owner/course-dl")  # as `make setup-cells` writes it
     pinned, plain = make_copy(nb, STUDENT, tag="fall-2026"), make_copy(nb, STUDENT)
     changed = [i for i, (a, b) in enumerate(zip(pinned.cells, plain.cells, strict=True)) if a.source != b.source]
     assert len(changed) == 1 and "remove-cell" in plain.cells[changed[0]].metadata["tags"]
-    assert "git+https://github.com/ptdl-course/phase-transitions-dl@fall-2026" in pinned.cells[changed[0]].source
+    assert '%pip install -q "git+https://github.com/owner/course-dl@fall-2026"' in pinned.cells[changed[0]].source
 
 
 def test_bad_arguments_are_named() -> None:
