@@ -57,7 +57,7 @@ def timing_line(docname: str, wall: float, cpu: float | None, budget: float = BU
 
 def execute(nb: Any, cwd: str | None = None, km: Any = None, **kwargs: Any) -> Any:
     """``nbclient.execute`` with the timely client; records the notebook's wall and kernel CPU time."""
-    docname = _app.env.docname if _app is not None else "notebook"
+    docname = _app.env.temp_data.get("docname", "notebook") if _app is not None else "notebook"
     if os.environ.get(CACHED_ONLY) == "1":
         raise ExtensionError(
             f"{docname} is not in the execution cache, and {CACHED_ONLY}=1 forbids running it here: "
