@@ -87,6 +87,13 @@ async () => {
     if (tex.test(text)) { out.rawTex.push(text.trim().slice(0, 120)); }
     if (markup.test(text)) { out.rawMarkup.push(text.trim().slice(0, 120)); }
   }
+  // authoring syntax in inline code outside code cells: `{term}` or ``{func}`x` `` shown to the reader
+  for (const code of article.querySelectorAll("code")) {
+    if (code.closest(".cell_input, .cell_output, .highlight, pre")) { continue; }
+    if (/\{(term|ref|doc|numref|eq|cite|cite:p|cite:t|func|mod|class|data|meth|attr|download)\}/.test(code.textContent)) {
+      out.rawMarkup.push("authoring syntax: " + code.textContent.trim().slice(0, 100));
+    }
+  }
   out.mathErrors = article.querySelectorAll("mjx-merror, .MathJax_Error").length;
   for (const pre of article.querySelectorAll(".cell_input pre, .cell_output pre, div.highlight pre")) {
     if (pre.scrollWidth > pre.clientWidth + 1 && pre.clientWidth > 0) {

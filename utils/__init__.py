@@ -4,6 +4,7 @@ Every notebook imports from this one package. Modules are small and have one job
 
 - :mod:`utils.runtime`    seeding, device choice, thread settings (all chapters)
 - :mod:`utils.plotting`   the course's figure style and small plot helpers (all chapters)
+- :mod:`utils.controls`   figures with sliders that work without a kernel (chapters 1-5, 8)
 - :mod:`utils.progress`   progress bars that show in Jupyter and stay out of the built book
 - :mod:`utils.training`   the one training loop every chapter that trains uses
 - :mod:`utils.data`       synthetic data sets (chapter 1: multi-digit addition; chapter 6: modular arithmetic)
