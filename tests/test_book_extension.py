@@ -187,7 +187,7 @@ def _segments(svg: str) -> list[tuple[float, float, float, float]]:
         if "C" in d:
             continue
         pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[-\d.]+,[-\d.]+", d)]
-        out += [(*a, *b) for a, b in zip(pts, pts[1:])]
+        out += [(*a, *b) for a, b in zip(pts, pts[1:], strict=False)]
     return out
 
 
