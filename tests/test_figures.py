@@ -23,7 +23,7 @@ FIGURE_LINK = re.compile(r"\[Figure\s+(\d+)\.(\d+)\]\(#([^)\s]+)\)")
 NUMBERED_WORD = re.compile(r"\bFigure\s+\d+\.\d+\b")
 # "the figure above", "the plot below", "the previous figure", "15 screens up", "above the figure" ...
 POSITIONAL = re.compile(
-    r"\b(figures?|plots?|graphs?|charts?|pictures?|heat ?maps?|panels?|images?)\s+(above|below)\b"
+    r"\b(figures?|plots?|graphs?|charts?|pictures?|diagrams?|heat ?maps?|panels?|images?)\s+(above|below)\b"
     r"|\b(above|below)\s+(the\s+)?(figures?|plots?|graphs?|charts?|pictures?)\b"
     r"|\b(previous|next|following|last|preceding)\s+(figures?|plots?|graphs?)\b"
     r"|\bscreens?\s+(up|down|above|below)\b",
