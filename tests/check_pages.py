@@ -63,7 +63,7 @@ SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 #: Smallest legible figure text (CSS px): the style's smallest font (utils.plotting.MIN_FONT_PT at
 #: utils.plotting.DPI) shown at the figure's scale on the page must be at least this large.
 MIN_TEXT_PX = 9.0
-MIN_FONT_PX = 10.0 * 100 / 72  # 10 pt at 100 px per inch
+MIN_FONT_PX = 11.0 * 100 / 72  # utils.plotting.MIN_FONT_PT (11 pt) at utils.plotting.DPI (100 px per inch)
 #: A chapter page, its HTML and the images it shows, weighs at most this much.
 MAX_PAGE_MB = 8.0
 
@@ -172,7 +172,11 @@ async () => {
       if (img.src !== before) { found.problems.push("moving " + spec.names[k] + " back does not restore the figure"); }
     }
     if (dark) {  // no pale box behind the controls in the dark theme
-      for (const el of [root, root.querySelector(".ptdl-control-inputs"), ...root.querySelectorAll("label, output")]) {
+      const boxes = [root, root.querySelector(".ptdl-control-inputs"), ...root.querySelectorAll("label, output")];
+      for (let up = root.parentElement; up && !up.matches(".cell_output, article, main"); up = up.parentElement) {
+        boxes.push(up);  // and every box around it, up to the cell's output
+      }
+      for (const el of boxes) {
         const bg = el ? getComputedStyle(el).backgroundColor : "";
         const m = bg.match(/rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/);
         if (m && (m[4] === undefined || +m[4] > 0.1) && (+m[1] + +m[2] + +m[3]) / 3 > 90) {
