@@ -1,5 +1,6 @@
 // Click (or press Enter on) a figure to see it enlarged; click, Escape or Enter closes it.
-// The course renders figures at twice their displayed resolution, so the enlarged view is sharp.
+// The course renders figures at twice their displayed resolution, so the enlarged view is sharp;
+// on a phone it shows the figure at full size, and the reader pans across it.
 (function () {
   "use strict";
   var SELECTOR = ".cell_output img, figure img, .figure img";
@@ -13,6 +14,11 @@
     var big = document.createElement("img");
     big.src = img.currentSrc || img.src;
     big.alt = img.alt || "";
+    if (window.innerWidth < 700 && img.naturalWidth) {
+      // a phone: the figure at its full size (half its pixels), to pan across with a finger
+      overlay.classList.add("ptdl-zoom-pan");
+      big.style.width = Math.round(img.naturalWidth / 2) + "px";
+    }
     overlay.appendChild(big);
     function close() {
       document.removeEventListener("keydown", onKey);
