@@ -127,7 +127,7 @@ async () => {
   out.widgetsExpected = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   out.widgetsRendered = document.querySelectorAll(".jupyter-widgets, .widget-container, .widget-inline-hbox").length;
   // Figures: every image a cell draws sits in a numbered figure and has alt text that is not a file name.
-  out.figures = 0; out.uncaptioned = []; out.noAlt = []; out.smallText = [];
+  out.figures = 0; out.uncaptioned = []; out.noAlt = []; out.smallText = []; out.cutFigures = [];
   for (const img of article.querySelectorAll(".cell_output img")) {
     out.figures += 1;
     const figure = img.closest("figure");
@@ -136,6 +136,10 @@ async () => {
     if (!number || !/^Figure \d+\.\d+/.test(number.textContent.trim())) { out.uncaptioned.push(where); }
     const alt = (img.getAttribute("alt") || "").trim();
     if (alt.length < 8 || /(^|\/)[^ ]+\.(png|jpe?g|svg|gif)$|_images\//i.test(alt)) { out.noAlt.push(where + ": " + alt.slice(0, 60)); }
+    const box = img.getBoundingClientRect();
+    if (box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1)) {
+      out.cutFigures.push(where + ": " + Math.round(box.left) + " to " + Math.round(box.right) + " px");
+    }
     const drawn = parseFloat(img.getAttribute("width")) || img.naturalWidth / 2;
     if (img.clientWidth > 0 && drawn > 0) {
       const px = MIN_FONT_PX * img.clientWidth / drawn;
@@ -392,6 +396,7 @@ def problems(page: str, width: int, found: dict, refused: list[str]) -> list[str
         )
     out += [f"figure without a numbered caption: {where}" for where in found["uncaptioned"]]
     out += [f"figure without alt text: {where}" for where in found["noAlt"]]
+    out += [f"figure cut off at the screen's edge: {where}" for where in found["cutFigures"]]
     if width == min(WIDTHS):
         out += [
             f"figure text {t['px']} px at {width} px (below {MIN_TEXT_PX} px): {t['where']}" for t in found["smallText"]

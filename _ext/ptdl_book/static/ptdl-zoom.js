@@ -1,6 +1,7 @@
 // Click (or press Enter on) a figure to see it enlarged; click, Escape or Enter closes it.
 // The course renders figures at twice their displayed resolution, so the enlarged view is sharp;
-// on a phone it shows the figure at full size, and the reader pans across it.
+// on a phone it shows the figure at full size, and the reader pans across it. On a phone every
+// figure also spans the whole screen width.
 (function () {
   "use strict";
   var SELECTOR = ".cell_output img, figure img, .figure img";
@@ -48,9 +49,30 @@
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
+  // On a phone a figure spans the whole screen, past the text column's margins (see ptdl.css).
+  var PHONE = 576;
+  function bleed() {
+    var screen = document.documentElement.clientWidth;
+    document.querySelectorAll(".cell_output img").forEach(function (img) {
+      img.classList.remove("ptdl-bleed");
+      img.style.width = img.style.marginLeft = "";
+      if (screen > PHONE) { return; }
+      var left = img.parentElement.getBoundingClientRect().left;
+      img.classList.add("ptdl-bleed");
+      img.style.width = screen + "px";
+      img.style.marginLeft = -left + "px";
+    });
+  }
+
+  function start() {
     init();
+    bleed();
+    window.addEventListener("resize", bleed);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
