@@ -69,9 +69,14 @@ notebook and asserts each mutation is caught; ``python tests/prose_numbers.py --
 ...`` measures the catch rate on real executed chapters (each checked number's last digit moved
 by ±1). Matching is against all outputs of the notebook, not only those of the same section: a
 summary quotes numbers printed sections earlier, and an author who must print a number again to
-quote it prints it next to the claim anyway. The price is that a notebook printing long arrays of
-numbers at full precision lets some mutations land on another printed value; ``--mutate`` reports
-how many.
+quote it prints it next to the claim anyway. The price: a mutation that lands on a value the
+notebook prints elsewhere (a neighbouring table entry, a threshold such as 1.01) escapes. On the
+eleven chapters as of main babf04a, 356 of 398 last-digit mutations (89.4 %) were caught; moving
+any digit by one, 91 % of the mutations of decimals and 81 % of those of integers (mostly round
+parameters such as 200 -> 300, where 300 is printed too). Two tightenings were measured and not
+adopted: support only from outputs in the same or an earlier section (+0.5 points, 4 new
+offenders, all previews in a chapter's opening) and printed precision at most one digit finer
+than the text's (+0.7 points, 14 new offenders, all correct roundings).
 """
 
 from __future__ import annotations
@@ -555,9 +560,11 @@ def _check_claim(claim: Claim, printed: PrintedNumbers, entries: Sequence[Except
                 return None
         elif _printed_together(a, b, printed.numbers):
             return None
+        if ok(a) and ok(b):
+            return Offender(name, claim.cell, claim.text, f"{a.text} and {b.text} printed apart, not as a pair")
         bad = a if not ok(a) else b
         near = nearest(bad, printed.numbers)
-        return Offender(name, claim.cell, claim.text, f"{near.text} for {bad.text}" if near else "nothing printed")
+        return Offender(name, claim.cell, claim.text, f"{near.text}, for {bad.text}" if near else "nothing printed")
     (n,) = claim.parts
     if ok(n):
         return None
