@@ -36,6 +36,7 @@ NO_TORCH = (
     "runtime",
     "signal",
     "slt",
+    "stats",
     "tms",
 )
 
