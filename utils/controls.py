@@ -42,6 +42,8 @@ from PIL import Image
 
 from ._validate import check_callable
 
+__all__ = ["COLOURS", "MAX_FRAMES", "Explorer", "Slider", "explore", "render_frame"]
+
 #: Most frames one control may draw (a chapter page, with its images, stays under 8 MB).
 MAX_FRAMES: int = 200
 #: Palette size of each frame (anti-aliased lines and text need no more).
