@@ -194,8 +194,12 @@ def test_majority_vote_closed_form_and_enumeration() -> None:
             if sum(votes) >= 3
         )
         assert rg.majority_vote(q, 5) == pytest.approx(brute, rel=1e-13)
-    lin = rg.linearize(rg.majority_vote, 0.5, b=3)
+    # the Reynolds-Klein-Stanley RG of triangular-lattice site percolation: a triangle of 3 sites becomes one
+    # site, lengths grow by b = sqrt 3; p* = 1/2 (the exact threshold), nu = ln sqrt 3 / ln(3/2) = 1.355 (exact 4/3)
+    lin = rg.linearize(rg.majority_vote, 0.5, b=np.sqrt(3))
     assert rg.majority_vote(0.5) == 0.5 and lin.eigenvalue == pytest.approx(1.5, rel=1e-12)
+    assert lin.nu == pytest.approx(np.log(np.sqrt(3)) / np.log(1.5), rel=1e-12)
+    assert round(lin.nu, 3) == 1.355 and abs(lin.nu - 4 / 3) / (4 / 3) < 0.02
 
 
 def test_two_coupling_flow_fixed_point_and_eigenvalues() -> None:

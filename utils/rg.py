@@ -191,8 +191,10 @@ def majority_vote(p: Any, n: int = 3) -> Any:
     """Probability that a majority of ``n`` independent votes, each right with probability ``p``, is right (chapter 2).
 
     ``sum_{k > n/2} C(n, k) p^k (1 - p)^(n - k)`` for odd ``n``; ``n = 3`` gives ``3 p^2 - 2 p^3``, with
-    fixed points 0, 1/2 and 1. It is the block-spin majority rule of chapter 4 acting on the probability
-    that a spin points up. Vectorised over ``p`` in [0, 1].
+    fixed points 0, 1/2 and 1. For ``n = 3`` it is the Reynolds-Klein-Stanley RG of site percolation on
+    the triangular lattice (a triangle of sites becomes one site, occupied if most of its sites are;
+    lengths grow by ``b = sqrt 3``): ``p* = 1/2`` is the exact threshold and ``ln sqrt 3 / ln(3/2) = 1.355``
+    estimates the exact ``nu = 4/3``. Vectorised over ``p`` in [0, 1].
     """
     p_arr = check_array("p", p, low=0.0, high=1.0, meaning="a probability")
     n = check_int("n", n, minimum=1)
