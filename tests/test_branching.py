@@ -252,9 +252,13 @@ def test_bad_input_avalanches(call, exc, match) -> None:
 def test_chapter2_claims() -> None:
     """The numbers chapter 2 states, computed with the chapter's calls and seeds."""
     assert round(100 * br.survival_probability(1.1), 1) == 17.6  # "only 17.6 % run away at m = 1.1"
-    eps = np.logspace(-6, -1, 11)  # fitted beta on the exact curve
-    beta_fit = np.polyfit(np.log(eps[:6]), np.log(br.survival_probability(1 + eps[:6])), 1)[0]
-    assert abs(beta_fit - 1) < 1e-4
+    # the exact curve's local exponent d ln(1 - q) / d ln(m - 1) is 1 - 4(m - 1)/3 + ...: 0.999999 at 1e-6
+    eps, h = np.array([1e-6, 1e-4, 1e-2]), 1e-3
+    local = (
+        np.log(br.survival_probability(1 + eps * np.exp(h))) - np.log(br.survival_probability(1 + eps * np.exp(-h)))
+    ) / (2 * h)
+    assert np.all(np.abs(local - (1 - 4 * eps / 3)) < 2 * eps**2 + 1e-7)  # m - 1 holds eps to ~1e-10
+    assert f"{local[0]:.6f}" == "0.999999"
     # the avalanche histogram at m = 1: slope -3/2 over two decades, bins within 3 Poisson errors
     n, cap = 20_000, 10_000
     sizes = br.simulate_total_progeny(1.0, n, cap=cap, seed=3)
