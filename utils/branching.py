@@ -14,12 +14,31 @@ The extinction probability ``q = P(Z_n = 0 for some n)`` is the smallest root of
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import gammaln
 
 from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
+
+__all__ = [
+    "OFFSPRING",
+    "PopulationMoments",
+    "avalanche_cutoff",
+    "blowup_time",
+    "extinction_by_generation",
+    "extinction_probability",
+    "increasing_returns",
+    "mean_total_progeny",
+    "pgf",
+    "population_moments",
+    "relaxation_time",
+    "simulate",
+    "simulate_total_progeny",
+    "survival_probability",
+    "total_progeny_pmf",
+]
 
 OFFSPRING = ("poisson", "geometric")
 
@@ -119,7 +138,8 @@ def extinction_by_generation(m: float, generations: int, offspring: str = "poiss
     return q
 
 
-class PopulationMoments(NamedTuple):
+@dataclass(frozen=True)
+class PopulationMoments:
     """Mean, variance and skewness of a population size ``Z_n`` (floats)."""
 
     mean: float
@@ -206,7 +226,7 @@ def simulate(
     num_runs = check_int("num_runs", num_runs, minimum=1)
     offspring = check_choice("offspring", offspring, OFFSPRING)
     cap = check_int("cap", cap, minimum=1)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     z = np.zeros((num_runs, generations + 1), dtype=np.int64)
     z[:, 0] = 1
@@ -262,7 +282,7 @@ def simulate_total_progeny(m: float, num_runs: int, *, cap: int = 10_000, seed: 
     m = check_real("m", m, nonnegative=True)
     num_runs = check_int("num_runs", num_runs, minimum=1)
     cap = check_int("cap", cap, minimum=1)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(check_seed("seed", seed))
     total = np.ones(num_runs, dtype=np.int64)
     z = np.ones(num_runs, dtype=np.int64)
     active = np.arange(num_runs)
