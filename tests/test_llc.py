@@ -466,3 +466,29 @@ def test_plotting_helpers():
     chains = [line for line in ax.get_lines() if line.get_label().startswith("chain")]
     assert len(chains) == 3
     np.testing.assert_allclose(chains[0].get_ydata(), res.llc_trace[0])
+
+
+def test_losses_recognised_by_what_they_compute():
+    """A hand-written loss that computes F.mse_loss or half_squared_error takes the fused path (chapter 10's
+    half_sq did not while the path was chosen by the function's identity); other losses do not."""
+    torch.manual_seed(2)
+    x, y = torch.randn(60, 3, dtype=torch.float64), torch.randn(60, 3, dtype=torch.float64)  # 3 outputs:
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3)).double()  # mse != half_sse
+
+    def half_sq(out, t):
+        return 0.5 * ((out - t) ** 2).sum(1).mean()
+
+    cases = [
+        (half_sq, "half_sse"),
+        (lambda out, t: ((out - t) ** 2).mean(), "mse"),
+        (lambda out, t: 0.5 * ((out - t) ** 2).mean(), None),  # half the MSE: neither
+        (torch.nn.functional.smooth_l1_loss, None),
+        (lambda out, t: ((out - t) ** 2).mean(dim=0), None),  # not a scalar
+    ]
+    for loss_fn, fused in cases:
+        f = ChainLoss(model, loss_fn, x, y)
+        assert f.fused == fused and f.by_hand == (fused is not None)
+    kw = dict(step_size=1e-4, num_chains=2, num_draws=30, num_burnin=5, seed=1)
+    mine = quiet(model=model, loss_fn=half_sq, data=(x, y), **kw)
+    ref = quiet(model=model, loss_fn=half_squared_error, data=(x, y), **kw)
+    np.testing.assert_array_equal(mine.loss_trace, ref.loss_trace)

@@ -10,7 +10,8 @@ gradients. Three paths give the same numbers up to float rounding (tested):
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.models.half_squared_error` are computed for all chains in one op. With one of
+  :func:`utils.models.half_squared_error` (or any loss that computes the same: recognised by its
+  value and gradient at the data, not by its identity) are computed for all chains in one op. With one of
   these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
   by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
   output), without autograd's graph, into workspace tensors kept between steps; losses without
@@ -84,6 +85,45 @@ def _sequential_layers(model: torch.nn.Module, names: list[str]) -> list[torch.n
     return layers if expected == names and len(expected) == n_params else None
 
 
+def _recognise(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> str | None:
+    """``"mse"`` or ``"half_sse"`` if ``loss_fn`` computes ``F.mse_loss`` or :func:`half_squared_error`, else None.
+
+    Recognised by what it computes, not by its identity: value and gradient (in the output) agree
+    with the library's loss at the model's output on the data and at a random perturbation of it.
+    """
+    known = {F.mse_loss: "mse", half_squared_error: "half_sse"}
+    if loss_fn in known:
+        return known[loss_fn]
+    with torch.no_grad():
+        out = model(x)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(out.shape, generator=gen, dtype=out.dtype) * (1.0 + float(y.abs().mean()))
+    rtol = 1e-9 if out.dtype == torch.float64 else 1e-4
+    for name, reference in (("mse", F.mse_loss), ("half_sse", half_squared_error)):
+        for probe in (out, out + noise):
+            mine, ref = probe.clone().requires_grad_(True), probe.clone().requires_grad_(True)
+            try:
+                value = loss_fn(mine, y)
+                if not isinstance(value, torch.Tensor) or value.shape != ():
+                    return None
+                (grad,) = torch.autograd.grad(value, mine)
+            except Exception:  # noqa: BLE001 - a loss we cannot probe is simply not fused
+                return None
+            expected = reference(ref, y)
+            (expected_grad,) = torch.autograd.grad(expected, ref)
+            scale = float(expected_grad.abs().max())
+            if not (
+                torch.allclose(value.detach(), expected.detach(), rtol=rtol, atol=0.0)
+                and torch.allclose(grad, expected_grad, rtol=rtol, atol=rtol * scale)
+            ):
+                break
+        else:
+            return name
+    return None
+
+
 class ChainLoss:
     """``loss_fn(model_w(x), y)`` and its gradient for a ``[chains, d]`` batch of flat parameters ``w``."""
 
@@ -116,7 +156,7 @@ class ChainLoss:
             self.xT = x.T.contiguous()
             out = [m for m in layers if isinstance(m, torch.nn.Linear)][-1].out_features
             fusable = y.dim() == 2 and y.shape[1] == out and y.dtype == x.dtype
-            self.fused = {F.mse_loss: "mse", half_squared_error: "half_sse"}.get(loss_fn) if fusable else None
+            self.fused = _recognise(loss_fn, model, x, y) if fusable else None
             self.yT = y.T.contiguous() if self.fused else None
             self.by_hand = self.fused is not None and all(
                 type(m) is torch.nn.Linear or type(m) in DERIVATIVE for m in layers
