@@ -177,8 +177,9 @@ class ChainLoss:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Losses ``[k]`` (and gradients ``[k, d]`` if ``grad``) at ``w [k, d]``; ``idx [k, b]`` picks minibatches."""
         if self.path == "gram" and idx is None:
-            pass
-        elif self.layers is not None and (self.by_hand or not grad):
+            with torch.no_grad():
+                return self._gram_by_hand(w.detach(), grad)
+        if self.layers is not None and (self.by_hand or not grad):
             with torch.no_grad():
                 return self._by_hand(w.detach(), idx, grad)
         leaf = w.detach().requires_grad_(grad)
@@ -216,6 +217,48 @@ class ChainLoss:
         assert a is not None
         sse = (torch.matmul(a, self.s_xx) * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
         return sse / a.shape[1] if self.fused == "mse" else 0.5 * sse
+
+    def _gram_by_hand(self, w: torch.Tensor, grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`_gram` and its gradient by hand: ``d sse / dA = 2 (A S - C)``, then back through ``A_l = W_l A_(l-1) + [0 | b_l]``."""
+        k, w64, offset = w.shape[0], w.double(), 0
+        prefix: list[torch.Tensor] = []  # A_l [k, o_l, in + 1]
+        weights: list[tuple[torch.Tensor, bool]] = []
+        for layer in self.layers or []:
+            if not isinstance(layer, torch.nn.Linear):
+                continue
+            o, i = layer.out_features, layer.in_features
+            weight = w64[:, offset : offset + o * i].view(k, o, i)
+            offset += o * i
+            bias = None
+            if layer.bias is not None:
+                bias = w64[:, offset : offset + o].unsqueeze(2)
+                offset += o
+            if not prefix:
+                a = torch.cat([weight, bias if bias is not None else w64.new_zeros(k, o, 1)], dim=2)
+            else:
+                a = torch.matmul(weight, prefix[-1])
+                if bias is not None:
+                    a[:, :, -1:] += bias
+            prefix.append(a)
+            weights.append((weight, bias is not None))
+        a = prefix[-1]
+        a_s = torch.matmul(a, self.s_xx)
+        sse = (a_s * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
+        scale = 1.0 / a.shape[1] if self.fused == "mse" else 0.5
+        if not grad:
+            return scale * sse, None
+        g = (2 * scale) * (a_s - self.s_yx)  # d loss / d A_L
+        pieces: list[torch.Tensor] = []
+        for j in range(len(weights) - 1, -1, -1):
+            weight, has_bias = weights[j]
+            if has_bias:
+                pieces.append(g[:, :, -1])
+            if j == 0:
+                pieces.append(g[:, :, :-1].reshape(k, -1))
+            else:
+                pieces.append(torch.matmul(g, prefix[j - 1].transpose(1, 2)).reshape(k, -1))
+                g = torch.matmul(weight.transpose(1, 2), g)
+        return scale * sse, torch.cat(pieces[::-1], dim=1).to(w.dtype)
 
     def _buffer(self, key: int, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A workspace tensor kept between calls: large activations are not reallocated at every step."""

@@ -8,6 +8,7 @@ evaluated (fast, gram, vmap or loop path).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -133,13 +134,21 @@ def minibatches(n: int, batch_size: int, chains: int, steps: int, gen: torch.Gen
 @dataclass
 class Run:
     """What the sampling loop hands back: per-draw losses and squared distances from ``w*``, the full-batch
-    losses for R-hat, the final step size and the acceptance rate (MALA)."""
+    losses for R-hat, the final step size, the acceptance rate (MALA) and the burn-in actually run."""
 
     losses: torch.Tensor
     dist2: torch.Tensor
     full: torch.Tensor
     step_size: float
     accept: float | None
+    burnin: int
+
+
+def relaxed_burnin(burnin: int, eps: float, gamma: float, relax: float, max_burnin: int) -> int:
+    """The burn-in that lasts ``relax`` relaxation times ``1 / (gamma eps)`` (at least ``burnin``, at most ``max_burnin``)."""
+    if gamma <= 0 or eps <= 0:
+        return max(burnin, max_burnin)
+    return max(burnin, min(max_burnin, math.ceil(relax / (gamma * eps))))
 
 
 def run_chains(
@@ -154,12 +163,20 @@ def run_chains(
     burnin: int,
     draws: int,
     batches: torch.Tensor | None,
+    more_batches: Callable[[int], torch.Tensor] | None,
     seed: int,
     diag_at: set[int],
     limit: float,
     check_every: int,
+    relax: float | None = None,
+    max_burnin: int = 0,
 ) -> Run:
-    """Run all chains from ``w*`` in lockstep; with ``step_size=None`` choose it during burn-in (module docstring of utils.llc)."""
+    """Run all chains from ``w*`` in lockstep; with ``step_size=None`` choose it during burn-in (module docstring of utils.llc).
+
+    With ``relax`` set, the burn-in is extended at its end (with the final step size) until it lasts
+    ``relax / (gamma eps)`` steps, at most ``max_burnin``; ``more_batches(k)`` then supplies the
+    extra minibatches. ``diag_at`` holds draw indices (0-based, counted from the first draw).
+    """
     steps, d, w_star = burnin + draws, f.d, f.w_star
     pot = _Potential(f, nbeta, gamma)
     gens = [torch.Generator().manual_seed(seed * 1_000_003 + 7919 * (c + 1)) for c in range(chains)]
@@ -175,18 +192,19 @@ def run_chains(
         noise = torch.stack([torch.randn(d, generator=g, dtype=w.dtype) for g in gens])
         eps = initial_step_size(pot, w, noise, idx0)
         adapt = DualAveraging(eps, target)
-    accepted, block, next_curvature = 0.0, 64, 0
-    for t in range(steps):
-        if t % block == 0:  # each chain's own noise and uniforms, drawn in blocks
-            size = min(block, steps - t)
+    accepted, block, next_curvature, nominal = 0.0, 64, 0, burnin
+    t, start, size = 0, 0, 0
+    while t < steps:
+        if t >= start + size:  # each chain's own noise and uniforms, drawn in blocks
+            start, size = t, min(block, steps - t)
             noise_block = torch.stack([torch.randn(size, d, generator=g, dtype=w.dtype) for g in gens])
             uniform_block = torch.stack([torch.rand(size, generator=g, dtype=torch.float64) for g in gens])
-        noise = noise_block[:, t % block]
+        noise = noise_block[:, t - start]
         idx = None if batches is None else batches[:, t]
         if sampler == "sgld":
             if t > 0:
                 loss, grad = f(w, idx)
-            if step_size is None and t == next_curvature and t < burnin:  # steps 0, 1, 2, 4, 8, ...
+            if step_size is None and t == next_curvature and t < nominal:  # steps 0, 1, 2, 4, 8, ...
                 curvature = max(curvature, max_curvature(pot, w, idx, aux), gamma)
                 if not 0 < curvature < math.inf:
                     raise ValueError("step_size='auto' found no positive curvature at w*: pass a step_size")
@@ -196,23 +214,36 @@ def run_chains(
         if sampler == "mala":
             new_loss, new_grad, new_u, new_drift = pot(new, idx)
             log_a = log_accept(w, u, new, new_u, new_drift, noise, eps)
-            keep = (uniform_block[:, t % block].log() < log_a) & torch.isfinite(new_u)
+            keep = (uniform_block[:, t - start].log() < log_a) & torch.isfinite(new_u)
             w = torch.where(keep[:, None], new, w)
             loss, u = torch.where(keep, new_loss, loss), torch.where(keep, new_u, u)
             grad = torch.where(keep[:, None], new_grad, grad)
-            if adapt is not None and t < burnin:
+            if adapt is not None and t < nominal:
                 prob = float(torch.nan_to_num(log_a.clamp(max=0).exp(), nan=0.0).mean())
-                eps = adapt.update(prob) if t < burnin - 1 else adapt.final
+                eps = adapt.update(prob) if t < nominal - 1 else adapt.final
             if t >= burnin:
                 accepted += float(keep.double().mean())
         else:
             w = new
-        if batches is not None and t in diag_at:  # steps counted from the start of burn-in
+        if batches is not None and t - burnin in diag_at:
             full.append(f(w, None, grad=False)[0].double())
         if (t + 1) % check_every == 0 or t == steps - 1:
             _check_divergence(losses, w, t, check_every, limit, eps, gamma)
+        if relax is not None and t == nominal - 1:  # the end of the nominal burn-in: extend it if too short
+            burnin = relaxed_burnin(nominal, eps, gamma, relax, max_burnin)
+            if burnin > nominal:
+                extra = burnin - nominal
+                steps += extra
+                pad = torch.empty(chains, extra, dtype=torch.float64)
+                losses = torch.cat([losses[:, :nominal], pad, losses[:, nominal:]], dim=1)
+                dist2 = torch.cat([dist2[:, :nominal], pad.clone(), dist2[:, nominal:]], dim=1)
+                if batches is not None and more_batches is not None:
+                    batches = torch.cat([batches[:, :nominal], more_batches(extra), batches[:, nominal:]], dim=1)
+        t += 1
     full_trace = losses[:, burnin:] if batches is None else (torch.stack(full, 1) if full else losses[:, :0])
-    return Run(losses[:, burnin:], dist2[:, burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None)
+    return Run(
+        losses[:, burnin:], dist2[:, burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None, burnin
+    )
 
 
 def _check_divergence(

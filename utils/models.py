@@ -412,6 +412,7 @@ def deep_linear_network(
     n: int = 10_000,
     seed: int = 0,
     surplus_out: float = 0.0,
+    whiten: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[nn.Sequential, tuple[torch.Tensor, torch.Tensor]]:
     """A bias-free linear network at an exact factorisation of a noiseless rank-``rank`` teacher (chapter 9).
@@ -423,9 +424,13 @@ def deep_linear_network(
     holds ``B`` in its first ``rank`` columns, and every other ("surplus") unit has zero in- and
     out-weights, unless ``surplus_out > 0``: then the surplus units of the last hidden layer get
     random out-weights of that scale (the function is unchanged, the point is a different one).
-    Its loss is :func:`half_squared_error`, zero at these parameters.
+    Its loss is :func:`half_squared_error`, zero at these parameters. ``whiten=True`` makes the
+    inputs' empirical second moment exactly ``I`` (``x -> x M^(-1/2)``, in float64 before the cast):
+    with ``rank=0`` that is the zero-teacher network of :func:`utils.slt.exact_llc_target`.
     """
     hs = check_int_sequence("widths", widths, minimum=1, min_length=3)
+    if not isinstance(whiten, bool):
+        raise TypeError(f"whiten must be True or False, got {whiten!r}")
     rank = check_int("rank", rank, minimum=0)
     if rank > min(hs):
         raise ValueError(f"rank must be <= min(widths) = {min(hs)}, got {rank}")
@@ -443,7 +448,12 @@ def deep_linear_network(
         if surplus_out > 0:
             layers[-1].weight[:, rank:] = surplus_out * torch.randn(hs[-1], hs[-2] - rank, generator=gen)
     model = nn.Sequential(*layers).to(dtype)
-    x = torch.randn(n, hs[0], generator=gen, dtype=dtype)
+    x = torch.randn(n, hs[0], generator=gen, dtype=torch.float64 if whiten else dtype)
+    if whiten:
+        if n < hs[0]:
+            raise ValueError(f"n must be >= widths[0] = {hs[0]} to whiten the inputs, got {n}")
+        evals, evecs = torch.linalg.eigh(x.T @ x / n)
+        x = (x @ evecs @ torch.diag(evals.rsqrt()) @ evecs.T).to(dtype)
     with torch.no_grad():
         y = model(x)
     return model, (x, y)
