@@ -159,6 +159,8 @@ class LLCResult:
             f"LLC = {self.mean:.3f} ± {self.std:.3f} (std over {len(self.per_chain)} chains), "
             f"MCSE {self.mcse:.3f}\n"
             f"R-hat {self.r_hat:.3f}, ESS {self.ess:.0f}, drift z {self.drift_z:+.1f}{acc}\n"
+            f"distance from w*: R-hat {self.r_hat_distance:.2f}, ESS {self.ess_distance:.0f}; "
+            f"burn-in {self.num_burnin} = {self.relaxations:.1f} relaxation times\n"
             f"converged: {'yes' if self.converged else 'no'} ({self.sampler}, "
             f"step {self.step_size:.3g}, nbeta {self.nbeta:.1f}, "
             f"localization {self.localization:g})"
