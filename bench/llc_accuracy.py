@@ -1,7 +1,7 @@
 """Accuracy and cost of ``utils.llc.estimate_llc`` against the exact targets of zero-teacher deep linear networks.
 
 Each case is a bias-free linear network at ``w* = 0`` with a zero teacher and exactly whitened
-inputs (:func:`utils.models.deep_linear_network` with ``rank=0, whiten=True``), n = 10^4, so that
+inputs (:func:`utils.deep_linear.deep_linear_network` with ``rank=0, whiten=True``), n = 10^4, so that
 :func:`utils.slt.exact_llc_target` is the estimator's exact expectation ``nbeta (E[L_n] - L_n(w*))``
 at its nbeta and localization; Aoyagi's lambda and multiplicity m are printed beside it (the
 target tends to lambda only as nbeta grows, by about (m - 1) / ln nbeta). For every sampler
@@ -29,8 +29,8 @@ import warnings
 
 import torch
 
+from utils.deep_linear import deep_linear_network, half_squared_error
 from utils.llc import estimate_llc
-from utils.models import deep_linear_network, half_squared_error
 from utils.slt import exact_llc_target, learning_coefficient_dln
 
 CASES = [[3, 2, 2], [2, 2, 2, 2], [4, 3, 2], [2, 2, 2], [1, 2, 2, 3], [3, 2, 3], [5, 2, 4], [2, 1, 2, 2], [3, 2, 2, 1]]

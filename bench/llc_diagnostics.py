@@ -1,7 +1,7 @@
 """How often do ``estimate_llc``'s convergence checks pass a wrong answer? Measured against exact targets.
 
 Each case is a zero-teacher deep linear network with exactly whitened inputs
-(:func:`utils.models.deep_linear_network` with ``rank=0, whiten=True``), n = 10^4, so that
+(:func:`utils.deep_linear.deep_linear_network` with ``rank=0, whiten=True``), n = 10^4, so that
 :func:`utils.slt.exact_llc_target` is the estimator's exact expectation at its nbeta and
 localization. For every case, seed and length ``num_draws`` the script runs ``estimate_llc`` twice:
 
@@ -28,8 +28,8 @@ import warnings
 
 import torch
 
-from utils.llc import DRIFT_Z_MAX, ESS_PER_CHAIN, R_HAT_MAX, ACCEPT_MIN, LLCResult, estimate_llc
-from utils.models import deep_linear_network, half_squared_error
+from utils.deep_linear import deep_linear_network, half_squared_error
+from utils.llc import ACCEPT_MIN, DRIFT_Z_MAX, ESS_PER_CHAIN, R_HAT_MAX, LLCResult, estimate_llc
 from utils.slt import exact_llc_target, learning_coefficient_dln
 
 CASES = [[3, 2, 2], [2, 2, 2, 2], [4, 3, 2], [1, 2, 2, 3], [2, 3, 1], [3, 2, 3]]
@@ -54,7 +54,11 @@ def main() -> None:
         f"{'case':<14} {'m':>1} {'seed':>4} {'draws':>5} {'setting':<7} {'exact':>6} {'estimate ± se':>15} "
         f"{'error':>7} {'z':>6} {'relax':>5} {'pass':>4} {'pass(loss only)':>15} {'CPU s':>6}"
     )
-    tally: dict[str, list[tuple[bool, float, float]]] = {"now": [], "before, current checks": [], "before, loss only": []}
+    tally: dict[str, list[tuple[bool, float, float]]] = {
+        "now": [],
+        "before, current checks": [],
+        "before, loss only": [],
+    }
     for widths in CASES:
         model, data = deep_linear_network(widths, 0, n=N, seed=0, whiten=True, dtype=torch.float64)
         mult = learning_coefficient_dln(widths, 0).multiplicity
@@ -87,9 +91,7 @@ def main() -> None:
         passed = [r for r in rows if r[0]]
         far = sum(1 for _, err, _ in passed if abs(err) > TOLERANCE)
         off = sum(1 for _, _, z in passed if abs(z) > 3)
-        print(
-            f"{name:<26} {len(rows):>4} {len(passed):>6} {far:>8} of {len(passed):<7} {off:>9} of {len(passed):<7}"
-        )
+        print(f"{name:<26} {len(rows):>4} {len(passed):>6} {far:>8} of {len(passed):<7} {off:>9} of {len(passed):<7}")
 
 
 if __name__ == "__main__":

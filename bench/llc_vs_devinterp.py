@@ -4,7 +4,7 @@ Problem: a tanh MLP 16-128-4 (2,692 parameters) trained on a teacher task with n
 samples; 4 chains x (100 burn-in steps + 500 draws), minibatch 256, the same step size,
 localization and nbeta, one draw per step (so both run 2,400 gradient steps), one torch thread,
 three seeds each, run twice ("fast, no diagnostics" skips the full-batch losses behind R-hat). Both use plain SGLD (the course's minibatch default); the course side also
-computes its diagnostics with its defaults (R-hat on full-batch losses at ``diagnostic_draws``: one
+computes its diagnostics with its defaults (R-hat on full-batch losses at its diagnostic draws: one
 per epoch of draws, here 13 per chain). The script asserts that the
 two estimates agree (within 4 standard errors of the difference of their means over seeds,
 or 5 %). The two sides are **interleaved**: devinterp runs in a worker process that waits for one
@@ -193,7 +193,9 @@ def main() -> None:
             f"({BURNIN} + {DRAWS}) steps, batch {BATCH}, step {STEP_SIZE}, localization {LOCALIZATION}, "
             f"nbeta {NBETA:.1f}, seeds {SEEDS}, {ROUNDS} rounds, interleaved (ABBA order per round)"
         )
-        print(f"{'round':>5} {'seed':>4}  {'course CPU s':>12} {'LLC':>14}  {'devinterp CPU s':>15} {'LLC':>14}  {'ratio':>6}")
+        print(
+            f"{'round':>5} {'seed':>4}  {'course CPU s':>12} {'LLC':>14}  {'devinterp CPU s':>15} {'LLC':>14}  {'ratio':>6}"
+        )
         course, dv = [], []
         for rnd in range(ROUNDS):
             for seed in SEEDS:

@@ -14,7 +14,6 @@ from utils.slt import (
     exact_llc_target,
     learning_coefficient_dln,
     learning_coefficient_normal_crossing,
-    learning_coefficient_regular,
     learning_coefficient_rrr,
 )
 
@@ -63,8 +62,7 @@ def test_dln_depth_examples():
             assert 0 < learning_coefficient_dln(widths, r) <= d / 2
 
 
-def test_regular_and_normal_crossing():
-    assert learning_coefficient_regular(7) == 3.5
+def test_normal_crossing():
     assert learning_coefficient_normal_crossing([1, 1]) == 0.5
     assert learning_coefficient_normal_crossing([3]) == pytest.approx(1 / 6)
     assert learning_coefficient_normal_crossing([1, 2, 0]) == 0.25
@@ -87,7 +85,6 @@ def test_regular_and_normal_crossing():
             r"^powers must contain at least one positive",
         ),
         (lambda: learning_coefficient_normal_crossing(2), TypeError, r"^powers must be a sequence of integers"),
-        (lambda: learning_coefficient_regular(0), ValueError, r"^d must be >= 1"),
     ],
 )
 def test_bad_input(call, exc, match):
@@ -102,7 +99,9 @@ def test_multiplicities():
     # Two layers: Aoyagi (2024)'s a (l - a) + 1 reproduces Aoyagi & Watanabe (2005)'s RRR order.
     for m, h, n in itertools.product(range(1, 7), repeat=3):
         for r in range(min(m, h, n) + 1):
-            assert learning_coefficient_dln([m, h, n], r).multiplicity == learning_coefficient_rrr(m, h, n, r).multiplicity
+            assert (
+                learning_coefficient_dln([m, h, n], r).multiplicity == learning_coefficient_rrr(m, h, n, r).multiplicity
+            )
     # K = (w_1 ... w_L)^2 is a normal crossing: lambda = 1/2 with multiplicity L (chapter 8).
     for layers in range(1, 6):
         lam = learning_coefficient_dln([1] * (layers + 1), 0)
@@ -122,7 +121,9 @@ def brute_force_target(widths, nbeta, gamma, samples, seed):
     """nbeta E[L] under exp(-nbeta L - gamma |w|^2 / 2), L = ||W_L ... W_1||^2 / 2, by importance
     sampling from the Gaussian prior; returns the estimate and its delta-method standard error."""
     rng = np.random.default_rng(seed)
-    mats = [rng.standard_normal((samples, b, a)) / math.sqrt(gamma) for a, b in zip(widths[:-1], widths[1:])]
+    mats = [
+        rng.standard_normal((samples, b, a)) / math.sqrt(gamma) for a, b in zip(widths[:-1], widths[1:], strict=True)
+    ]
     prod = mats[0]
     for mat in mats[1:]:
         prod = mat @ prod

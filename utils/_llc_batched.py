@@ -10,7 +10,7 @@ gradients. Three paths give the same numbers up to float rounding (tested):
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.models.half_squared_error` (or any loss that computes the same: recognised by its
+  :func:`utils.deep_linear.half_squared_error` (or any loss that computes the same: recognised by its
   value and gradient at the data, not by its identity) are computed for all chains in one op. With one of
   these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
   by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
-from .models import half_squared_error
+from .deep_linear import half_squared_error
 
 ELEMENTWISE = (
     torch.nn.Tanh,
@@ -86,7 +86,10 @@ def _sequential_layers(model: torch.nn.Module, names: list[str]) -> list[torch.n
 
 
 def _recognise(
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
 ) -> str | None:
     """``"mse"`` or ``"half_sse"`` if ``loss_fn`` computes ``F.mse_loss`` or :func:`half_squared_error`, else None.
 
@@ -109,7 +112,7 @@ def _recognise(
                 if not isinstance(value, torch.Tensor) or value.shape != ():
                     return None
                 (grad,) = torch.autograd.grad(value, mine)
-            except Exception:  # noqa: BLE001 - a loss we cannot probe is simply not fused
+            except Exception:
                 return None
             expected = reference(ref, y)
             (expected_grad,) = torch.autograd.grad(expected, ref)

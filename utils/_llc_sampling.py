@@ -160,7 +160,7 @@ def run_chains(
     nbeta: float,
     gamma: float,
     chains: int,
-    burnin: int,
+    num_burnin: int,
     draws: int,
     batches: torch.Tensor | None,
     more_batches: Callable[[int], torch.Tensor] | None,
@@ -177,7 +177,7 @@ def run_chains(
     ``relax / (gamma eps)`` steps, at most ``max_burnin``; ``more_batches(k)`` then supplies the
     extra minibatches. ``diag_at`` holds draw indices (0-based, counted from the first draw).
     """
-    steps, d, w_star = burnin + draws, f.d, f.w_star
+    steps, d, w_star = num_burnin + draws, f.d, f.w_star
     pot = _Potential(f, nbeta, gamma)
     gens = [torch.Generator().manual_seed(seed * 1_000_003 + 7919 * (c + 1)) for c in range(chains)]
     aux = torch.Generator().manual_seed(seed + 12345)
@@ -192,7 +192,7 @@ def run_chains(
         noise = torch.stack([torch.randn(d, generator=g, dtype=w.dtype) for g in gens])
         eps = initial_step_size(pot, w, noise, idx0)
         adapt = DualAveraging(eps, target)
-    accepted, block, next_curvature, nominal = 0.0, 64, 0, burnin
+    accepted, block, next_curvature, nominal = 0.0, 64, 0, num_burnin
     t, start, size = 0, 0, 0
     while t < steps:
         if t >= start + size:  # each chain's own noise and uniforms, drawn in blocks
@@ -221,18 +221,18 @@ def run_chains(
             if adapt is not None and t < nominal:
                 prob = float(torch.nan_to_num(log_a.clamp(max=0).exp(), nan=0.0).mean())
                 eps = adapt.update(prob) if t < nominal - 1 else adapt.final
-            if t >= burnin:
+            if t >= num_burnin:
                 accepted += float(keep.double().mean())
         else:
             w = new
-        if batches is not None and t - burnin in diag_at:
+        if batches is not None and t - num_burnin in diag_at:
             full.append(f(w, None, grad=False)[0].double())
         if (t + 1) % check_every == 0 or t == steps - 1:
             _check_divergence(losses, w, t, check_every, limit, eps, gamma)
         if relax is not None and t == nominal - 1:  # the end of the nominal burn-in: extend it if too short
-            burnin = relaxed_burnin(nominal, eps, gamma, relax, max_burnin)
-            if burnin > nominal:
-                extra = burnin - nominal
+            num_burnin = relaxed_burnin(nominal, eps, gamma, relax, max_burnin)
+            if num_burnin > nominal:
+                extra = num_burnin - nominal
                 steps += extra
                 pad = torch.empty(chains, extra, dtype=torch.float64)
                 losses = torch.cat([losses[:, :nominal], pad, losses[:, nominal:]], dim=1)
@@ -240,9 +240,14 @@ def run_chains(
                 if batches is not None and more_batches is not None:
                     batches = torch.cat([batches[:, :nominal], more_batches(extra), batches[:, nominal:]], dim=1)
         t += 1
-    full_trace = losses[:, burnin:] if batches is None else (torch.stack(full, 1) if full else losses[:, :0])
+    full_trace = losses[:, num_burnin:] if batches is None else (torch.stack(full, 1) if full else losses[:, :0])
     return Run(
-        losses[:, burnin:], dist2[:, burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None, burnin
+        losses[:, num_burnin:],
+        dist2[:, num_burnin:],
+        full_trace,
+        eps,
+        accepted / draws if sampler == "mala" else None,
+        num_burnin,
     )
 
 

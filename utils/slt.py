@@ -35,7 +35,6 @@ __all__ = [
     "exact_llc_target",
     "learning_coefficient_dln",
     "learning_coefficient_normal_crossing",
-    "learning_coefficient_regular",
     "learning_coefficient_rrr",
 ]
 
@@ -57,11 +56,6 @@ class LearningCoefficient(float):
 
     def __getnewargs__(self) -> tuple[float, int]:  # type: ignore[override]
         return float(self), self.multiplicity
-
-
-def learning_coefficient_regular(d: int) -> float:
-    """A regular model with ``d`` parameters has ``lambda = d / 2`` (chapter 8)."""
-    return check_int("d", d, minimum=1) / 2
 
 
 def learning_coefficient_normal_crossing(powers: Sequence[int]) -> float:
