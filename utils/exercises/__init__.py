@@ -32,6 +32,6 @@ and ``make grade`` rely on it):
   passes its check, every stub fails it, and ``GRADED`` matches the ``answer`` cells.
 """
 
-from ._core import CheckResult, Graded, attempt, attempt_number
+from ._core import Check, CheckResult, Graded, MatVec, attempt, attempt_number, check, uniform
 
-__all__ = ["CheckResult", "Graded", "attempt", "attempt_number"]
+__all__ = ["Check", "CheckResult", "Graded", "MatVec", "attempt", "attempt_number", "check", "uniform"]
