@@ -37,6 +37,7 @@ REQUIRES = {
     "zmq": "nbclient",
     "IPython": "ipykernel",  # the kernel itself (ipykernel), and IPython's input transformer
     "ipykernel": "ipykernel",
+    "torch": "torch",  # only to rebuild a tensor a graded function returned
 }
 
 _NAMES = {

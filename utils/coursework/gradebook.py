@@ -199,6 +199,7 @@ class Gradebook:
     """Columns, maxima and every student's scores, code and written."""
 
     students: list[Student]
+    columns: list[str]  # every exercise column in the chapters' order, code and written mixed
     code_columns: list[str]
     written_columns: list[str]
     maxima: dict[str, float]
@@ -218,7 +219,7 @@ def build(
     chapters = sorted({s.chapter for s in subs if s.chapter is not None})
     notebook_names = {name for ch in chapters for name in chapter_notebooks(ch)}
     students, owner, warnings = assign_students([s.path for s in subs], roster, notebook_names)
-    code_columns, written_columns, maxima = [], [], {}
+    columns, code_columns, written_columns, maxima = [], [], [], {}
     for ch in chapters:
         graded, written = graded_table(ch), written_table(ch)
         order = [label for labels in chapter_notebooks(ch).values() for label in labels]
@@ -226,10 +227,12 @@ def build(
         for label in order:
             if label in graded:
                 code_columns.append(label)
+                columns.append(label)
                 maxima[label] = float(graded[label].points)
             for name in (label, f"{label} (written)"):
                 if name in written:
                     written_columns.append(name)
+                    columns.append(name)
                     maxima[name] = written[name]
     code: dict[str, dict[str, float]] = {s.key: dict.fromkeys(code_columns, 0.0) for s in students}
     results: dict[str, dict[str, Result]] = {s.key: {} for s in students}
@@ -255,7 +258,9 @@ def build(
                 prefilled = "" if readable else "0"
                 wanted.append((student.key, label, maxima[label], prefilled))
         written = rubric_scores(update_rubric(rubric, wanted))
-    return Gradebook(students, code_columns, written_columns, maxima, code, results, submissions, written, warnings)
+    return Gradebook(
+        students, columns, code_columns, written_columns, maxima, code, results, submissions, written, warnings
+    )
 
 
 def total(book: Gradebook, student: Student) -> float:
@@ -266,32 +271,27 @@ def total(book: Gradebook, student: Student) -> float:
     return round(value, 4)
 
 
+def score_cell(book: Gradebook, student: Student, column: str) -> str | int | float:
+    """The wide CSV's cell: a code exercise's score, a hand mark, or empty when not marked yet."""
+    if column in book.code[student.key]:
+        return format_score(book.code[student.key][column])
+    value = book.written.get((student.key, column), (None, ""))[0]
+    return "" if value is None else format_score(value)
+
+
 def write_wide(book: Gradebook, path: str | Path, *, total_name: str = "Coursework total") -> None:
     """Write the Canvas gradebook CSV (see the module's docstring)."""
-    columns = [*book.code_columns, *book.written_columns]
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([*CANVAS_COLUMNS, *columns, total_name])
-        maximum = sum(book.maxima[c] for c in columns)
-        writer.writerow(
-            [POINTS_POSSIBLE, "", "", "", "", *(format_score(book.maxima[c]) for c in columns), format_score(maximum)]
-        )
+        writer.writerow([*CANVAS_COLUMNS, *book.columns, total_name])
+        maxima = [format_score(book.maxima[c]) for c in book.columns]
+        maximum = format_score(sum(book.maxima[c] for c in book.columns))
+        writer.writerow([POINTS_POSSIBLE, "", "", "", "", *maxima, maximum])
         for s in book.students:
-            scores = [format_score(book.code[s.key][c]) for c in book.code_columns]
-            for c in book.written_columns:
-                value = book.written.get((s.key, c), (None, ""))[0]
-                scores.append("" if value is None else format_score(value))
-            name = s.name or s.key
+            login = s.sis_login or ("" if s.canvas_id else s.key)
+            scores = [score_cell(book, s, c) for c in book.columns]
             writer.writerow(
-                [
-                    name,
-                    s.canvas_id,
-                    s.sis_user,
-                    s.sis_login or ("" if s.canvas_id else s.key),
-                    s.section,
-                    *scores,
-                    format_score(total(book, s)),
-                ]
+                [s.name or s.key, s.canvas_id, s.sis_user, login, s.section, *scores, format_score(total(book, s))]
             )
 
 

@@ -7,7 +7,7 @@ are rebuilt. Sizes and nesting are bounded, so a hostile kernel cannot make the 
 something huge. Runs on both sides (stdlib and NumPy; torch only when a tensor is seen).
 
 Encoded forms: JSON ``null``/booleans/numbers/strings stand for themselves; every other value is
-an object ``{"t": tag, ...}`` with tag ``list``, ``tuple``, ``set``, ``dict`` (a list of pairs),
+an object ``{"t": tag, ...}`` with tag ``list``, ``tuple``, ``set``, ``dict`` (keys ``k`` and values ``v``),
 ``ndarray`` or ``tensor`` (``npy``: base64 of the ``.npy`` bytes), ``float`` (``nan``, ``inf``,
 ``-inf``), ``complex``, ``namespace`` (attributes), ``matvec`` (a matrix given as a function) and,
 for return values only, ``opaque`` (a value of another type: its type name and a short repr).
@@ -113,7 +113,7 @@ def encode(value: Any, *, result: bool = False, _depth: int = 0) -> Any:
     if type(value) in (set, frozenset):
         return {"t": "set", "v": [inner(v) for v in value]}
     if type(value) is dict:
-        return {"t": "dict", "v": [[inner(k), inner(v)] for k, v in value.items()]}
+        return {"t": "dict", "k": [inner(k) for k in value], "v": [inner(v) for v in value.values()]}
     if type(value) is SimpleNamespace:
         return {"t": "namespace", "v": {k: inner(v) for k, v in vars(value).items()}}
     if type(value).__name__ == "MatVec" and hasattr(value, "matrix"):
@@ -153,11 +153,14 @@ def decode(tree: Any, *, _depth: int = 0) -> Any:
         except TypeError:
             raise WireError("a set of unhashable values") from None
     if tag == "dict":
-        pairs = items()
-        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        keys = tree.get("k")
+        if not isinstance(keys, list) or len(keys) > MAX_ITEMS:
+            raise WireError("malformed dict")
+        values = items()
+        if len(values) != len(keys):
             raise WireError("malformed dict")
         try:
-            return {k: v for k, v in pairs}
+            return dict(zip((decode(k, _depth=_depth + 1) for k in keys), values, strict=True))
         except TypeError:
             raise WireError("a dict with unhashable keys") from None
     if tag == "float":
@@ -174,7 +177,9 @@ def decode(tree: Any, *, _depth: int = 0) -> Any:
         return torch.from_numpy(_from_npy(tree.get("npy")).copy())
     if tag == "namespace":
         fields = tree.get("v")
-        if not isinstance(fields, dict) or not all(isinstance(k, str) and k.isidentifier() for k in fields):
+        if not isinstance(fields, dict) or not all(
+            isinstance(k, str) and k.isidentifier() and not k.startswith("__") for k in fields
+        ):
             raise WireError("malformed namespace")
         return SimpleNamespace(**{k: decode(v, _depth=_depth + 1) for k, v in fields.items()})
     if tag == "matvec":
