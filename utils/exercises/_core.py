@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,11 @@ class Check:
     ) -> None:
         self.judge, self.cases, self.hidden, self.success = judge, cases, hidden, success
         functools.update_wrapper(self, judge)
+        fn = inspect.Parameter("fn", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self.__signature__ = inspect.Signature([fn], return_annotation="CheckResult")
+
+    def __get__(self, obj: Any, owner: Any = None) -> Check:  # a check is a routine (the API page shows it so)
+        return self
 
     def public_cases(self) -> list[Any]:
         """The test cases the notebook's check runs."""
