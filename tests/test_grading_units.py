@@ -310,3 +310,39 @@ def test_nothing_students_import_pulls_in_the_coursework_tooling() -> None:
         text=True,
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a sandbox
+
+
+def test_make_grade_refuses_without_a_sandbox_unless_asked(tmp_path: Path) -> None:
+    """No bwrap on the PATH: exit status 2, what to install, and the UNSAFE=1 way out."""
+    nb = tmp_path / "a.ipynb"
+    nb.write_text("{}")
+    done = subprocess.run(
+        [sys.executable, "-m", "utils.coursework", "grade", str(nb), "--csv", str(tmp_path / "g.csv")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 2 and "bubblewrap is not installed" in done.stderr and "UNSAFE=1" in done.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_unsafe_grading_still_judges_from_outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UNSAFE=1 without bubblewrap: the kernel runs unsandboxed, and the verdict is still the grader's."""
+    import nbformat
+
+    from utils.coursework import grading, sandbox
+
+    monkeypatch.setattr(sandbox, "bubblewrap_problem", lambda: "bubblewrap is not installed (pretend)")
+    right = "import math\ndef my_runaway_threshold(K, L):\n    p = K ** (-1 / L)\n    return p, 2 * L / p"
+    forged = "from utils.exercises import CheckResult\nCheckResult.__bool__ = lambda self: True"
+    path = tmp_path / "a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (right, forged)]), path)
+    with pytest.raises(sandbox.SandboxUnavailable, match="pretend"):
+        grading.grade_all([path], chapter=2)
+    (sub,) = grading.grade_all([path], chapter=2, unsafe=True, cell_timeout=30, seed=1)
+    assert {r.label: r.score for r in sub.results} == {"ch02-ex-fixed-point": 0, "ch02-ex-threshold": 1}

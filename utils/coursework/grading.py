@@ -631,8 +631,19 @@ def grade_submission(path: str | Path, settings: Settings, *, package: Path, slo
         try:
             run.run_cells()
             _grade_exercises(run, sub, table, trees, settings)
+        except Exception as exc:  # the grader's own failure on this file: the others are still graded
+            run.note = f"the grader could not finish this submission ({type(exc).__name__}: {one_line(str(exc), 200)})"
+            graded = {r.label for r in sub.results if r.message}
+            sub.results = [r for r in sub.results if r.label in graded]
+            for label, entry in table.items():
+                if label not in graded:
+                    sub.results.append(
+                        Result(label, entry.function, 0.0, float(entry.points), f"not graded: {run.note}.")
+                    )
         finally:
             run.close()
+        order = list(table)
+        sub.results.sort(key=lambda r: order.index(r.label))
         sub.cells = [run.cells[i] for i, _ in code]
         original = chapter_code(chapter)
         for cell in sub.cells:

@@ -106,7 +106,7 @@ class Kernel:
                 reply = client.get_shell_msg(timeout=1.0)
             except queue.Empty:
                 continue
-            if reply["msg_type"] == "kernel_info_reply":
+            if isinstance(reply, dict) and reply.get("msg_type") == "kernel_info_reply":
                 self._flush_iopub()
                 return
         tail = "".join(self._tail)[-2000:]
@@ -192,9 +192,11 @@ class Kernel:
             if replied_at is None:
                 try:
                     reply = self.client.get_shell_msg(timeout=0)
-                    if reply["parent_header"].get("msg_id") == msg_id:
+                    if isinstance(reply, dict) and reply.get("parent_header", {}).get("msg_id") == msg_id:
                         replied_at = now
                 except queue.Empty:
+                    pass
+                except Exception:  # an unreadable message
                     pass
             elif now - replied_at > 2.0:  # the reply came but no "idle": it was lost, stop waiting
                 break
@@ -202,9 +204,13 @@ class Kernel:
                 msg = self.client.get_iopub_msg(timeout=min(0.2, deadline - now))
             except queue.Empty:
                 continue
-            if msg["parent_header"].get("msg_id") != msg_id:
+            except Exception:  # a message that does not even parse: ignore it
                 continue
-            kind, content = msg["msg_type"], msg["content"]
+            if not (isinstance(msg, dict) and isinstance(msg.get("parent_header"), dict)):
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id or not isinstance(msg.get("content"), dict):
+                continue
+            kind, content = msg.get("msg_type"), msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind == "stream" and kept < MAX_STDOUT:
@@ -215,11 +221,12 @@ class Kernel:
                 outcome.status = "error"
                 outcome.ename = str(content.get("ename", ""))[:200]
                 outcome.evalue = str(content.get("evalue", ""))[:2000]
-                outcome.traceback = [str(t)[:2000] for t in content.get("traceback", [])[:50]]
+                trace = content.get("traceback", [])
+                outcome.traceback = [str(t)[:2000] for t in (trace if isinstance(trace, list) else [])[:50]]
             elif kind in ("display_data", "execute_result"):
                 data = content.get("data", {})
-                if isinstance(data, dict) and self.mime in data and len(outcome.replies) < 1000:
-                    outcome.replies.append(data[self.mime])
+                if isinstance(data, dict) and self.mime in data:
+                    outcome.replies = [data[self.mime]]  # only the last one counts: keep one
         outcome.stdout = "".join(stdout)
         if outcome.status == "error" and outcome.ename == "KeyboardInterrupt":
             outcome.status = "timeout"

@@ -207,4 +207,9 @@ def loads(text: Any) -> Any:
         tree = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed message: {exc}") from None
-    return decode(tree)
+    try:
+        return decode(tree)
+    except WireError:
+        raise
+    except Exception as exc:  # e.g. a complex number made of strings: malformed all the same
+        raise WireError(f"malformed message: {type(exc).__name__}: {exc}") from None
