@@ -346,3 +346,33 @@ def test_unsafe_grading_still_judges_from_outside(tmp_path: Path, monkeypatch: p
         grading.grade_all([path], chapter=2)
     (sub,) = grading.grade_all([path], chapter=2, unsafe=True, cell_timeout=30, seed=1)
     assert {r.label: r.score for r in sub.results} == {"ch02-ex-fixed-point": 0, "ch02-ex-threshold": 1}
+
+
+def test_a_chapter_split_into_notebooks_is_graded_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chapter 7 in two notebooks: each file is graded on the exercises of the notebook it comes from."""
+    import nbformat
+
+    from utils.coursework import grading
+
+    table = graded_table(7)
+    first, second = list(table)[:2], list(table)[2:]
+    split = (("07a_attention.ipynb", tuple(first), frozenset()), ("07b_regression.ipynb", tuple(second), frozenset()))
+    monkeypatch.setattr(grading, "_chapter_files", lambda chapter: split)
+    assert grading.graded_for(7, "07b_regression.ipynb", None) == (
+        "07b_regression.ipynb",
+        {k: table[k] for k in second},
+    )
+    renamed = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(f":::{{exercise}}\n:label: {first[1]}\n:::")]
+    )
+    assert grading.graded_for(7, "alice.ipynb", renamed) == ("07a_attention.ipynb", {k: table[k] for k in first})
+    assert grading.graded_for(7, "alice.ipynb", nbformat.v4.new_notebook()) == (None, table)
+    subs = [
+        Submission("alice/07a_attention.ipynb", chapter=7, results=[Result(k, "f", 1.0, 1.0, "m") for k in first]),
+        Submission("alice/07b_regression.ipynb", chapter=7, results=[Result(second[0], "f", 0.5, 1.0, "m")]),
+        Submission("bob/07b_regression.ipynb", chapter=7, results=[Result(k, "f", 1.0, 1.0, "m") for k in second]),
+    ]
+    book = build(subs)
+    assert [s.key for s in book.students] == ["alice", "bob"]
+    assert book.code["alice"] == {first[0]: 1.0, first[1]: 1.0, second[0]: 0.5, second[1]: 0.0}
+    assert book.code["bob"] == {first[0]: 0.0, first[1]: 0.0, second[0]: 1.0, second[1]: 1.0}

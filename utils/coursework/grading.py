@@ -527,6 +527,9 @@ def _grade_exercises(run: _Run, sub: Submission, table: dict[str, Graded], trees
     deadline = time.monotonic() + settings.timeout  # for running the cells again in a new kernel
     for label, entry in table.items():
         cell = definition_cell(trees, entry.function)
+        if cell is None:  # a cell that does not parse may still be where the student wrote it
+            pattern = re.compile(rf"^\s*def\s+{re.escape(entry.function)}\b", re.M)
+            cell = next((i for i, src in reversed(run.code) if pattern.search(src)), None)
         result = Result(label, entry.function, 0.0, float(entry.points), "", cell=cell, written=float(entry.written))
         sub.results.append(result)
         if cell is not None:
