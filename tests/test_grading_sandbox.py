@@ -18,6 +18,7 @@ import csv
 import hashlib
 import os
 import subprocess
+import tempfile
 import uuid
 import zlib
 from pathlib import Path
@@ -187,6 +188,7 @@ if os.fork() == 0:
             (1, 1),
         ),
         "unreadable": (None, (0, 0)),
+        "defines_a_number": (["my_extinction = 3", RIGHT_THRESHOLD], (0, 1)),
         # The four forgeries of the issue, each on unfinished answers.
         "forge_reporting_function": (
             [
@@ -317,22 +319,24 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     before = {
         "package": _tree_hash(ROOT / "utils"),
         "subs": {p.name: p.read_bytes() for p in (tmp / "subs").iterdir()},
-        "tmp": set(os.listdir("/tmp")),
     }
-    old_secret = os.environ.get("PTDL_TEST_SECRET")
+    old_secret, old_tempdir = os.environ.get("PTDL_TEST_SECRET"), tempfile.tempdir
     os.environ["PTDL_TEST_SECRET"] = SECRET
+    (tmp / "scratch").mkdir()
+    tempfile.tempdir = str(tmp / "scratch")  # the grader's folders go here, and must be gone at the end
     try:
         subs = grade_all(
             paths,
             timeout=60,
             cell_timeout=4,
-            check_timeout=8,
+            check_timeout=10,
             chapter=2,
             jobs=2,
             seed=SEED,
             limits=Limits(memory=3 * 2**30, processes=128, file_size=8 * 2**20, disk=24 * 2**20),
         )
     finally:
+        tempfile.tempdir = old_tempdir
         if old_secret is None:
             del os.environ["PTDL_TEST_SECRET"]
         else:
@@ -363,8 +367,9 @@ def test_messages_say_what_went_wrong(graded: dict) -> None:
     assert f"{below_one} of 12 test cases pass" in message("wrong", fixed) and "expected" in message("wrong", fixed)
     assert "large-L approximation" in message("wrong", threshold)
     assert "raised ZeroDivisionError" in message("raises", fixed)
-    assert "did not finish within the exercise's 8 s" in message("endless_function", fixed)
+    assert "did not finish within the exercise's 10 s" in message("endless_function", fixed)
     assert "not a readable notebook" in message("unreadable", fixed)
+    assert "my_extinction is a int, not a function" in message("defines_a_number", fixed)
     assert all(r.max_score == 1 for r in subs["unreadable"].results) and len(subs["unreadable"].results) == 2
     assert "uses utils.branching.extinction_probability" in message("alias_library", fixed)
     assert "withheld while grading" in message("hidden_library_call", fixed)
@@ -405,8 +410,8 @@ def test_the_package_and_other_files_are_untouched(graded: dict) -> None:
     assert now == before["subs"], "a submission file changed, or a file appeared among them"
     assert not (ROOT / "utils" / f"{MARK}.py").exists() and not (ROOT / f"{MARK}.txt").exists()
     assert not Path(f"/tmp/{MARK}").exists()
-    left = {n for n in set(os.listdir("/tmp")) - before["tmp"] if n.startswith(("ptdl-", "ptdl-package-"))}
-    assert not left, f"the grader left folders in /tmp: {left}"
+    left = os.listdir(graded["tmp"] / "scratch")
+    assert not left, f"the grader left folders behind: {left}"
 
 
 def test_no_process_is_left_behind(graded: dict) -> None:

@@ -91,7 +91,6 @@ def _write_gradebook(subs: list, args: argparse.Namespace, seed: int) -> None:
 def _grade(args: argparse.Namespace) -> int:
     import secrets
 
-    from .grading import grade_all, write_csv
     from .sandbox import UNPROTECTED, Limits, SandboxUnavailable, bubblewrap_problem
 
     problem = bubblewrap_problem()
@@ -108,6 +107,8 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"WARNING: grading WITHOUT a sandbox ({problem}). Not protected:", file=sys.stderr)
         for line in UNPROTECTED:
             print(f"  - {line}", file=sys.stderr)
+    from .grading import grade_all, write_csv
+
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     limits = Limits(memory=int(args.memory * 2**30))
     try:

@@ -98,7 +98,6 @@ class Result:
     cell: int | None = None  # the cell that defines the function (0-based)
     passed: int = 0
     total: int = 0
-    written: float = 0.0
 
 
 @dataclass
@@ -303,7 +302,7 @@ class _KernelLost(BaseException):
 
 
 class _Missing(BaseException):
-    """The function is not defined (any more) in the kernel."""
+    """The function is not defined (any more) in the kernel, or is no function: ``args[0]`` is its type."""
 
 
 _EXCEPTIONS: dict[str, type[Exception]] = {}
@@ -345,12 +344,15 @@ class _Run:
             owner=self.sandbox.owner(self.slot),
             grace=min(INTERRUPT_GRACE, max(2.0, self.settings.cell_timeout)),
         )
-        try:
-            self.kernel.start()
-        except RuntimeError as exc:
-            self.note = one_line(str(exc), 300)
-            return False
-        return True
+        for attempt in range(2):  # a busy machine can make a start fail once
+            try:
+                self.kernel.start()
+                return True
+            except RuntimeError as exc:
+                self.note = one_line(str(exc)[-600:], 600)
+                if attempt == 0:
+                    time.sleep(1.0)
+        return False
 
     def _disk_used(self) -> int:
         total = 0
@@ -466,7 +468,7 @@ class _Proxy:
         if status == "unsendable":
             return wire._opaque(str(reply.get("type", "object")), f"<{reply.get('type')}: {reply.get('message')}>")
         if status == "missing":
-            raise _Missing
+            raise _Missing(str(reply.get("type", "NoneType"))[:80])
         raise _student_exception("NoResult")("the kernel sent an unreadable reply")
 
 
@@ -530,7 +532,7 @@ def _grade_exercises(run: _Run, sub: Submission, table: dict[str, Graded], trees
         if cell is None:  # a cell that does not parse may still be where the student wrote it
             pattern = re.compile(rf"^\s*def\s+{re.escape(entry.function)}\b", re.M)
             cell = next((i for i, src in reversed(run.code) if pattern.search(src)), None)
-        result = Result(label, entry.function, 0.0, float(entry.points), "", cell=cell, written=float(entry.written))
+        result = Result(label, entry.function, 0.0, float(entry.points), "", cell=cell)
         sub.results.append(result)
         if cell is not None:
             sub.code[cell] = dict(run.code).get(cell, "")
@@ -546,7 +548,11 @@ def _grade_exercises(run: _Run, sub: Submission, table: dict[str, Graded], trees
             continue
         try:
             passed, total, failures, note = _judge(run, label, entry, settings)
-        except _Missing:
+        except _Missing as missing:
+            kind = missing.args[0] if missing.args else "NoneType"
+            if kind != "NoneType":
+                result.message = f"Not yet: {entry.function} is a {kind}, not a function."
+                continue
             where = ""
             if cell is not None and run.cells.get(cell) and run.cells[cell].status != "ok":
                 where = f" Cell {cell + 1}, which defines it, {_cell_said(run.cells[cell])}."
@@ -616,7 +622,7 @@ def grade_submission(path: str | Path, settings: Settings, *, package: Path, slo
     if nb is None:
         for label, entry in table.items():
             msg = f"not graded: {sub.problem}"
-            sub.results.append(Result(label, entry.function, 0, float(entry.points), msg, written=entry.written))
+            sub.results.append(Result(label, entry.function, 0, float(entry.points), msg))
         return sub
     code = [(i, c.source) for i, c in enumerate(nb.cells) if c.get("cell_type") == "code" and isinstance(c.source, str)]
     trees = [(i, t) for i, s in code if (t := _python(s)) is not None]

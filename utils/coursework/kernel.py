@@ -29,6 +29,25 @@ MAX_STDOUT = 4000
 INTERRUPT_GRACE = 10.0
 
 
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _wait_for_no_process(uid: int, timeout: float = 20.0) -> None:
+    """Wait until no process of ``uid`` is left (a killed sandbox's processes take a moment to go)."""
+    deadline = time.monotonic() + timeout
+    while _processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @dataclass
 class Outcome:
     """What one execution did: ``status`` is ``ok``, ``error``, ``timeout`` or ``dead``."""
@@ -68,6 +87,9 @@ class Kernel:
         import zmq
         from jupyter_client import BlockingKernelClient
 
+        self.broken = False
+        if self.owner is not None:
+            _wait_for_no_process(self.owner[0])
         folder = self.home / ".kernel"
         folder.mkdir(mode=0o700, exist_ok=True)
         for stale in folder.iterdir():
@@ -149,6 +171,8 @@ class Kernel:
             if self.process.stdout is not None:
                 self.process.stdout.close()
             self.process = None
+        if self.owner is not None:  # the sandbox's user: wait until the kernel has no process left
+            _wait_for_no_process(self.owner[0])
         self.broken = True
 
     # -- running code ----------------------------------------------------------------------------
