@@ -376,3 +376,24 @@ def test_a_chapter_split_into_notebooks_is_graded_file_by_file(monkeypatch: pyte
     assert [s.key for s in book.students] == ["alice", "bob"]
     assert book.code["alice"] == {first[0]: 1.0, first[1]: 1.0, second[0]: 0.5, second[1]: 0.0}
     assert book.code["bob"] == {first[0]: 0.0, first[1]: 0.0, second[0]: 1.0, second[1]: 1.0}
+
+
+def test_an_unreadable_file_that_names_no_chapter_gets_the_batch_s_chapter(tmp_path: Path) -> None:
+    """Full-weight rows scored 0, even when neither the file nor its name tells the chapter."""
+    import nbformat
+
+    from utils.coursework import grading
+
+    readable = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(":::{exercise}\n:label: ch02-ex-heavy\n:::"),
+            nbformat.v4.new_code_cell("x = 1"),
+        ]
+    )
+    nbformat.write(readable, tmp_path / "alice.ipynb")
+    (tmp_path / "bob.ipynb").write_text("{broken")
+    alice, bob = grading.grade_all([tmp_path / "alice.ipynb", tmp_path / "bob.ipynb"], cell_timeout=30, seed=1)
+    assert alice.chapter == bob.chapter == 2
+    rows = bob.rows()
+    assert [(r.exercise, r.score, r.max_score) for r in rows] == [(label, 0, 1.0) for label in graded_table(2)]
+    assert all("not a readable notebook" in r.message for r in rows)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -128,6 +129,7 @@ class Settings:
     cell_timeout: float = 120
     check_timeout: float = 60
     chapter: int | None = None
+    default_chapter: int | None = None  # for a file that does not tell: the one chapter of all the others
     seed: int = 0
     limits: Limits = Limits()
     unsafe: bool = False
@@ -611,6 +613,7 @@ def grade_submission(path: str | Path, settings: Settings, *, package: Path, slo
     chapter = settings.chapter
     if chapter is None:
         chapter = (chapter_number(nb) if nb is not None else None) or _chapter_from_name(Path(path))
+    chapter = chapter or settings.default_chapter
     sub.chapter = chapter
     if chapter is None:
         sub.problem = one_line(f"Could not tell which chapter this is (pass --chapter). {sub.problem}")
@@ -703,6 +706,8 @@ def grade_all(
     if not paths:
         return []
     chapters = {chapter} if chapter is not None else {c for p in paths if (c := _chapter_of(p)) is not None}
+    if len(chapters) == 1:  # a file that does not tell its chapter (say, unreadable) is of the same one
+        settings = dataclasses.replace(settings, default_chapter=next(iter(chapters)))
     forbid = {name for ch in chapters for entry in graded_table(ch).values() for name in entry.forbid}
     make_sandbox(Path("."), settings.limits, unsafe=unsafe)  # refuse early, before any work
     with tempfile.TemporaryDirectory(prefix="ptdl-package-") as folder:
