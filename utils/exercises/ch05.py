@@ -94,7 +94,7 @@ GRADED = {
         check_chi1,
         forbid=(
             "utils.signal.chi",
-            "utils.signal.chi_c",
+            "utils.signal._chi_c",
             "utils.signal.kernel_fixed_point",
             "utils.signal.depth_scales",
         ),

@@ -155,9 +155,7 @@ def check_multiplicity(fn: Callable[[Sequence[int]], tuple[float, int]], powers:
 
 
 GRADED = {
-    "ch11-ex-lookup-lambda": Graded(
-        "my_lookup_lambda", check_lookup_lambda, forbid=("utils.slt.learning_coefficient_regular",), written=1
-    ),
+    "ch11-ex-lookup-lambda": Graded("my_lookup_lambda", check_lookup_lambda, written=1),
     "ch11-ex-perturbed-loss": Graded("my_perturbed_loss", check_perturbed_loss, written=1),
     "ch11-ex-multiplicity": Graded(
         "my_multiplicity", check_multiplicity, forbid=("utils.slt.learning_coefficient_normal_crossing",), written=1
