@@ -576,6 +576,8 @@ def _cell_said(cell: Cell) -> str:
         return "was interrupted at its time limit"
     if cell.status == "not run":
         return "did not run"
+    if cell.status == "died":
+        return f"ended its kernel ({cell.message})"
     return f"raised {cell.message}"
 
 
