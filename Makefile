@@ -107,8 +107,8 @@ setup-cells: $(STAMP)
 # It writes GRADES (long CSV) and, beside it, <stem>-gradebook.csv (Canvas), <stem>-rubric.csv and
 # <stem>-feedback/; `make gradebook` rebuilds those after the rubric sheet has been marked.
 GRADES       ?= grades.csv
-TIMEOUT      ?= 300
-CELL_TIMEOUT ?= 120
+TIMEOUT      ?= 900
+CELL_TIMEOUT ?= 300
 JOBS         ?= 1
 
 student: $(STAMP)

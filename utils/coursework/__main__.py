@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     grader.add_argument("submissions", nargs="+", help="submitted notebooks")
     _gradebook_options(grader)
     grader.add_argument(
-        "--timeout", type=float, default=300, help="seconds for running one notebook's cells (default: %(default)s)"
+        "--timeout", type=float, default=900, help="seconds for running one notebook's cells (default: %(default)s)"
     )
-    grader.add_argument("--cell-timeout", type=float, default=120, help="seconds for one cell (default: %(default)s)")
+    grader.add_argument("--cell-timeout", type=float, default=300, help="seconds for one cell (default: %(default)s)")
     grader.add_argument(
         "--check-timeout", type=float, default=60, help="seconds for one exercise's test cases (default: %(default)s)"
     )

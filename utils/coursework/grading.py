@@ -125,8 +125,8 @@ class Submission:
 class Settings:
     """How submissions are graded (see :func:`grade`)."""
 
-    timeout: float = 300
-    cell_timeout: float = 120
+    timeout: float = 900
+    cell_timeout: float = 300
     check_timeout: float = 60
     chapter: int | None = None
     default_chapter: int | None = None  # for a file that does not tell: the one chapter of all the others
@@ -415,7 +415,7 @@ class _Run:
             if left <= 0:
                 self.note = (
                     f"the notebook reached its {self.settings.timeout:g} s time limit in cell {index + 1}; "
-                    "the cells after it did not run"
+                    "the cells after it did not run (raise TIMEOUT on a slow machine)"
                 )
                 break
             if not self.ensure_kernel(deadline):
@@ -677,7 +677,7 @@ def grade_submission(path: str | Path, settings: Settings, *, package: Path, slo
 def grade_all(
     paths: list[str | Path],
     *,
-    timeout: float = 300,
+    timeout: float = 900,
     cell_timeout: float | None = None,
     check_timeout: float = 60,
     chapter: int | None = None,
@@ -698,7 +698,7 @@ def grade_all(
         seed = secrets.randbits(63)
     settings = Settings(
         timeout=timeout,
-        cell_timeout=min(timeout, cell_timeout if cell_timeout is not None else 120),
+        cell_timeout=min(timeout, cell_timeout if cell_timeout is not None else 300),
         check_timeout=check_timeout,
         chapter=chapter,
         seed=check_int("seed", seed, minimum=0),
