@@ -120,7 +120,7 @@ answer-key: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="a.ipynb b.ipynb" GRADES=grades.csv [ROSTER=roster.csv]'; exit 2; }
 	$(BIN)/python -m utils.coursework grade $(SUBMISSIONS) --csv $(GRADES) --timeout $(TIMEOUT) \
-		--cell-timeout $(CELL_TIMEOUT) --jobs $(JOBS)$(if $(ROSTER), --roster $(ROSTER))$(if $(UNSAFE), --unsafe)
+		--cell-timeout $(CELL_TIMEOUT) --jobs $(JOBS)$(if $(ROSTER), --roster $(ROSTER))$(if $(filter 1,$(UNSAFE)), --unsafe)
 
 gradebook: $(STAMP)
 	$(BIN)/python -m utils.coursework gradebook --csv $(GRADES)$(if $(ROSTER), --roster $(ROSTER))

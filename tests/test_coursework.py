@@ -34,6 +34,7 @@ from utils.coursework import (
 )
 from utils.coursework.gradebook import CANVAS_COLUMNS, POINTS_POSSIBLE
 from utils.coursework.parse import blocks, chapter_number, first_python_block, is_answer_cell
+from utils.coursework.sandbox import bubblewrap_problem
 from utils.exercises import Check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,7 +369,8 @@ def test_malformed_notebooks_are_rejected(cells: list, problem: str) -> None:
 def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
     """`make student`, `make answer-key`, `make grade`: a stub copy scores 0, the key full marks,
     and the key with one answer put back to its stub loses exactly that exercise; the Canvas
-    gradebook, rubric sheet and feedback files come with the long CSV."""
+    gradebook, rubric sheet and feedback files come with the long CSV. Where bubblewrap cannot
+    make a sandbox, `make grade` must refuse, and these honest submissions are graded with UNSAFE=1."""
     make = ["make", "-C", str(ROOT), "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}"]
     for target in ("student", "answer-key"):
         subprocess.run([*make, target], check=True, capture_output=True)
@@ -383,13 +385,16 @@ def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
     nbformat.write(variant, tmp_path / "key_one_stub.ipynb")
     submissions = f"{student} {key} {tmp_path / 'key_one_stub.ipynb'}"
     grades = tmp_path / "grades.csv"
-    out = subprocess.run(
-        [*make, "grade", f"SUBMISSIONS={submissions}", f"GRADES={grades}", "TIMEOUT=240", "JOBS=2"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    print(out, grades.read_text(), sep="\n")
+    grade = [*make, "grade", f"SUBMISSIONS={submissions}", f"GRADES={grades}", "TIMEOUT=240", "JOBS=2"]
+    problem = bubblewrap_problem()
+    if problem is not None:
+        refused = subprocess.run(grade, capture_output=True, text=True)
+        assert refused.returncode != 0 and "no sandbox" in refused.stderr and "UNSAFE=1" in refused.stderr
+        assert not grades.exists()
+        grade.append("UNSAFE=1")
+    done = subprocess.run(grade, check=True, capture_output=True, text=True)
+    assert ("WARNING: grading WITHOUT a sandbox" in done.stderr) == (problem is not None)
+    print(done.stdout, grades.read_text(), sep="\n")
     with open(grades) as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 3 * len(graded_table(2))

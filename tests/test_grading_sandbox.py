@@ -9,7 +9,15 @@ afterwards, nothing is written outside the submissions' own folders and no proce
 
 A submission that could cheat is written to *succeed* if it gets what it is after (it then
 returns the right answers): a score of 0 shows that the sandbox stopped it, not that it failed
-for another reason. The test needs bubblewrap (``.ci/run`` installs it).
+for another reason.
+
+The test needs bubblewrap (``.ci/run`` installs it). Where bubblewrap cannot make a sandbox (a
+container without user namespaces, say), the submissions whose scores do not rest on isolation
+and that harm nothing outside their folder are graded without one (``UNSAFE=1``), with the same
+expected scores: judging from outside, time and memory limits, partial credit and the gradebook
+are still tested for real. The submissions of :data:`NEED_ISOLATION` are then not run; grading
+them without ``unsafe`` must be refused, and the test that says so is reported as skipped with
+the reason. ``PTDL_REQUIRE_SANDBOX=1`` turns a missing sandbox into a failure instead.
 """
 
 from __future__ import annotations
@@ -30,13 +38,22 @@ import pytest
 from utils.branching import extinction_probability
 from utils.coursework import grade_all
 from utils.coursework.gradebook import CANVAS_COLUMNS, POINTS_POSSIBLE, build, write_feedback, write_wide
-from utils.coursework.sandbox import Limits, bubblewrap_problem
+from utils.coursework.sandbox import Limits, SandboxUnavailable, bubblewrap_problem
 from utils.exercises.ch02 import CHECK_KL, CHECK_M, GRADED
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20260
 MARK = f"ptdl-escape-{uuid.uuid4().hex[:12]}"  # in every file name and command line a submission tries to leave
 SECRET = f"instructor-secret-{uuid.uuid4().hex[:12]}"
+#: Submissions whose score rests on the sandbox's isolation, or that would do harm outside it.
+NEED_ISOLATION = (
+    "reads_answer_key",
+    "reads_classmate",
+    "reads_instructor_env",
+    "tampers_with_files",
+    "leaves_processes",
+    "spawns_many_processes",
+)
 
 RIGHT_EXTINCTION = """
 import math
@@ -300,13 +317,15 @@ def _marked_processes() -> list[str]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     problem = bubblewrap_problem()
-    assert problem is None, f"the grading tests need a working sandbox: {problem} (.ci/run installs bubblewrap)"
+    if problem is not None and os.environ.get("PTDL_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"PTDL_REQUIRE_SANDBOX=1 but no sandbox can be made here: {problem}")
     tmp = tmp_path_factory.mktemp("grading")
     (tmp / "subs").mkdir()
-    cases = _submissions(tmp)
-    order = ["tampers_with_files", "reads_classmate"] + [
-        k for k in cases if k not in ("tampers_with_files", "reads_classmate")
-    ]
+    cases = all_cases = _submissions(tmp)
+    if problem is not None:  # grade what does not need isolation, unsandboxed (see the module's docstring)
+        cases = {name: case for name, case in cases.items() if name not in NEED_ISOLATION}
+    first = [k for k in ("tampers_with_files", "reads_classmate") if k in cases]  # before their victims
+    order = first + [k for k in cases if k not in first]
     paths = []
     for name in order:
         cells, _ = cases[name]
@@ -334,6 +353,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
             jobs=2,
             seed=SEED,
             limits=Limits(memory=3 * 2**30, processes=128, file_size=8 * 2**20, disk=24 * 2**20),
+            unsafe=problem is not None,
         )
     finally:
         tempfile.tempdir = old_tempdir
@@ -341,7 +361,16 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
             del os.environ["PTDL_TEST_SECRET"]
         else:
             os.environ["PTDL_TEST_SECRET"] = old_secret
-    return {"cases": cases, "subs": {Path(s.path).stem: s for s in subs}, "before": before, "tmp": tmp}
+    subs_by_name = {Path(s.path).stem: s for s in subs}
+    return {
+        "cases": cases,
+        "subs": subs_by_name,
+        "before": before,
+        "tmp": tmp,
+        "problem": problem,
+        "paths": paths,
+        "all": all_cases,
+    }
 
 
 def test_every_submission_gets_the_score_it_deserves(graded: dict) -> None:
@@ -384,6 +413,20 @@ def test_messages_say_what_went_wrong(graded: dict) -> None:
     assert subs["fills_disk"].cells[0].status == "died" and "wrote more than" in subs["fills_disk"].cells[0].message
 
 
+def test_hostile_submissions_are_graded_only_in_a_sandbox(graded: dict) -> None:
+    """With a sandbox, every isolation case was graded above; without one, grading them is refused."""
+    if graded["problem"] is None:
+        assert set(NEED_ISOLATION) <= set(graded["subs"])
+        return
+    assert not set(NEED_ISOLATION) & set(graded["subs"])
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        grade_all(graded["paths"][:1], chapter=2, cell_timeout=4)
+    pytest.skip(
+        f"no sandbox here ({graded['problem']}): the isolation cases {', '.join(NEED_ISOLATION)} were not run; "
+        "the other submissions were graded without a sandbox (PTDL_REQUIRE_SANDBOX=1 makes this a failure)"
+    )
+
+
 def test_partial_credit_is_the_fraction_of_cases_passed(graded: dict) -> None:
     """The answer right only for m > 1.05 earns the fraction of the drawn cases with m > 1.05, strictly between 0 and 1."""
     result = graded["subs"]["partly_right"].results[0]
@@ -393,11 +436,11 @@ def test_partial_credit_is_the_fraction_of_cases_passed(graded: dict) -> None:
 
 def test_the_cheats_work_without_a_sandbox(graded: dict) -> None:
     """Outside the sandbox the copying submissions get what they are after: their 0 above is the sandbox's doing."""
-    cells, _ = graded["cases"]["reads_answer_key"]
+    cells, _ = graded["all"]["reads_answer_key"]
     namespace: dict = {}
     exec(cells[0], namespace)
     assert namespace["got"] and namespace["my_extinction"](2.0) == pytest.approx(extinction_probability(2.0))
-    cells, _ = graded["cases"]["reads_classmate"]
+    cells, _ = graded["all"]["reads_classmate"]
     namespace = {}
     exec(cells[0], namespace)
     assert "def my_extinction" in namespace["stolen"]
