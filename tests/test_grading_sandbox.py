@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import subprocess
 import tempfile
 import uuid
 import zlib
@@ -310,8 +309,16 @@ def _tree_hash(folder: Path) -> str:
 
 
 def _marked_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if MARK in line and "ps -eo" not in line]
+    """The command lines of the processes that carry MARK (read from /proc: a fresh machine may lack ps)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:  # the process ended meanwhile
+            continue
+        if MARK in args:
+            found.append(f"{cmdline.parent.name} {args}")
+    return found
 
 
 @pytest.fixture(scope="module")
