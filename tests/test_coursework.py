@@ -423,6 +423,26 @@ def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
         "answer-key.md",
         "key_one_stub.md",
     }
+    # Marking: a score entered in the rubric sheet reaches the gradebook and the feedback after `make gradebook`.
+    with open(tmp_path / "grades-rubric.csv", newline="") as f:
+        rubric = list(csv.DictReader(f))
+    assert {r["student"] for r in rubric} == {"student", "answer-key", "key_one_stub"} and all(
+        not r["score"] for r in rubric
+    )
+    marked = next(r for r in rubric if r["student"] == "answer-key")
+    marked["score"], marked["comment"] = marked["max_score"], "clear argument, marked by hand"
+    with open(tmp_path / "grades-rubric.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rubric[0]))
+        writer.writeheader()
+        writer.writerows(rubric)
+    subprocess.run([*make, "gradebook", f"GRADES={grades}"], check=True, capture_output=True)
+    with open(tmp_path / "grades-gradebook.csv", newline="") as f:
+        after = list(csv.reader(f))
+    column = after[0].index(marked["exercise"])
+    row, before = (next(r for r in table[2:] if r[0] == "answer-key") for table in (after, wide))
+    assert float(row[column]) == float(marked["max_score"]) and before[column] in ("", "0")
+    assert float(row[-1]) == pytest.approx(float(before[-1]) + float(marked["max_score"]))
+    assert "clear argument, marked by hand" in (tmp_path / "grades-feedback" / "answer-key.md").read_text()
 
 
 def test_a_verdict_prints_within_the_code_column_and_grades_on_one_line() -> None:
