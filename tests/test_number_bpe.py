@@ -19,7 +19,7 @@ def _textbook_bpe(numbers: list[int], num_merges: int) -> tuple[list[str], list[
     for _ in range(num_merges):
         counts: dict[tuple[str, str], int] = {}
         for word, freq in words.items():
-            for pair in zip(word[:-1], word[1:]):
+            for pair in zip(word[:-1], word[1:], strict=True):
                 counts[pair] = counts.get(pair, 0) + freq
         if not counts:
             break

@@ -200,7 +200,9 @@ def test_leaky_relu_closed_forms_vs_quadrature(a: float) -> None:
         assert exact == pytest.approx(num, abs=1e-6)
     assert sig.critical_sigma_w(0.3, leaky) ** 2 == pytest.approx(2 / (1 + a * a))
     if a == 0.0:  # ReLU itself
-        assert sig._correlation_map(0.3, q, sw, sb, leaky) == pytest.approx(sig._correlation_map(0.3, q, sw, sb, "relu"))
+        assert sig._correlation_map(0.3, q, sw, sb, leaky) == pytest.approx(
+            sig._correlation_map(0.3, q, sw, sb, "relu")
+        )
 
 
 def test_leaky_relu_is_in_the_scale_invariant_class_with_its_own_amplitude() -> None:

@@ -248,8 +248,17 @@ def test_a_probe_may_return_one_value_per_network() -> None:
     def loss(out, y):
         return ((out - y) ** 2).mean(0).sum()
 
-    hist = train(model, loss, (x, y), steps=6, lr=0.1, optimizer="sgd", eval_every=3, progress=False,
-                 probes={"w": lambda m: m.weight[:, 0]})
+    hist = train(
+        model,
+        loss,
+        (x, y),
+        steps=6,
+        lr=0.1,
+        optimizer="sgd",
+        eval_every=3,
+        progress=False,
+        probes={"w": lambda m: m.weight[:, 0]},
+    )
     w = hist.as_arrays()["probe/w"]
     assert w.shape == (2, 2)
     np.testing.assert_allclose(w, np.outer(1 - 0.8 ** np.array([3, 6]), [3.0, -1.0]), rtol=1e-6)

@@ -93,7 +93,9 @@ class ModularMLP(nn.Module):
         else:
             if isinstance(seeds, (str, bytes)) or np.ndim(seeds) != 1 or len(seeds) != self.num_models:
                 raise ValueError(f"seeds must be a sequence of one seed per network ({self.num_models}), got {seeds!r}")
-            net_seeds = [check_seed(f"seeds[{m}]", int(s) if isinstance(s, np.integer) else s) for m, s in enumerate(seeds)]
+            net_seeds = [
+                check_seed(f"seeds[{m}]", int(s) if isinstance(s, np.integer) else s) for m, s in enumerate(seeds)
+            ]
         scales = _per_model("init_scale", init_scale, self.num_models)
         if np.any(scales <= 0):
             raise ValueError(f"init_scale must be > 0, got {init_scale!r}")

@@ -128,7 +128,9 @@ class NumberBPE:
         """
         arr = np.asarray(ids)
         if arr.dtype.kind not in "iu" or arr.ndim != 2:
-            raise TypeError(f"ids must be a 2-D array of integer token ids, got dtype {arr.dtype} and shape {arr.shape}")
+            raise TypeError(
+                f"ids must be a 2-D array of integer token ids, got dtype {arr.dtype} and shape {arr.shape}"
+            )
         if arr.size and (arr.min() < 0 or arr.max() >= self.vocab_size):
             raise ValueError(f"ids must lie in [0, {self.vocab_size}), got range [{arr.min()}, {arr.max()}]")
         table = np.array(self.tokens, dtype=object)
