@@ -21,7 +21,6 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 #: branch. The set must end empty.
 PROSE_PENDING = {
     "03_ising",
-    "04_renormalization",
     "07_in_context_learning",
     "08_free_energy",
     "09_llc_estimation",
