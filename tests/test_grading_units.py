@@ -348,7 +348,7 @@ def test_unsafe_grading_still_judges_from_outside(tmp_path: Path, monkeypatch: p
     assert {r.label: r.score for r in sub.results} == {"ch02-ex-fixed-point": 0, "ch02-ex-threshold": 1}
 
 
-def test_a_chapter_split_into_notebooks_is_graded_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_chapter_split_into_notebooks_is_graded_file_by_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Chapter 7 in two notebooks: each file is graded on the exercises of the notebook it comes from."""
     import nbformat
 
@@ -367,6 +367,12 @@ def test_a_chapter_split_into_notebooks_is_graded_file_by_file(monkeypatch: pyte
     )
     assert grading.graded_for(7, "alice.ipynb", renamed) == ("07a_attention.ipynb", {k: table[k] for k in first})
     assert grading.graded_for(7, "alice.ipynb", nbformat.v4.new_notebook()) == (None, table)
+    written_only = (*split, ("07c_essay.ipynb", (), frozenset()))
+    monkeypatch.setattr(grading, "_chapter_files", lambda chapter: written_only)
+    essay = tmp_path / "07c_essay.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), essay)
+    (page,) = grading.grade_all([essay], chapter=7, unsafe=True)  # no kernel starts for a page with nothing graded
+    assert not page.results and page.problem.startswith("07c_essay.ipynb (chapter 7) has no graded exercises")
     subs = [
         Submission("alice/07a_attention.ipynb", chapter=7, results=[Result(k, "f", 1.0, 1.0, "m") for k in first]),
         Submission("alice/07b_regression.ipynb", chapter=7, results=[Result(second[0], "f", 0.5, 1.0, "m")]),
@@ -382,7 +388,7 @@ def test_an_unreadable_file_that_names_no_chapter_gets_the_batch_s_chapter(tmp_p
     """Full-weight rows scored 0, even when neither the file nor its name tells the chapter."""
     import nbformat
 
-    from utils.coursework import grading
+    from utils.coursework import grading, sandbox
 
     readable = nbformat.v4.new_notebook(
         cells=[
@@ -392,7 +398,9 @@ def test_an_unreadable_file_that_names_no_chapter_gets_the_batch_s_chapter(tmp_p
     )
     nbformat.write(readable, tmp_path / "alice.ipynb")
     (tmp_path / "bob.ipynb").write_text("{broken")
-    alice, bob = grading.grade_all([tmp_path / "alice.ipynb", tmp_path / "bob.ipynb"], cell_timeout=30, seed=1)
+    unsafe = sandbox.bubblewrap_problem() is not None  # alice's one cell is harmless
+    paths = [tmp_path / "alice.ipynb", tmp_path / "bob.ipynb"]
+    alice, bob = grading.grade_all(paths, cell_timeout=30, seed=1, unsafe=unsafe)
     assert alice.chapter == bob.chapter == 2
     rows = bob.rows()
     assert [(r.exercise, r.score, r.max_score) for r in rows] == [(label, 0, 1.0) for label in graded_table(2)]

@@ -622,7 +622,12 @@ def grade_submission(path: str | Path, settings: Settings, *, package: Path, slo
         return sub
     sub.source, table = graded_for(chapter, Path(path).name, nb)
     if not table:
-        sub.problem = one_line(f"Chapter {chapter} has no graded exercises. {sub.problem}")
+        where = (
+            f"{sub.source} (chapter {chapter})"
+            if sub.source and table != graded_table(chapter)
+            else f"Chapter {chapter}"
+        )
+        sub.problem = one_line(f"{where} has no graded exercises; written ones are in the rubric sheet. {sub.problem}")
         return sub
     if nb is None:
         for label, entry in table.items():
