@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
 from scipy.signal import lfilter
 
 from utils import _ising_multispin, ising, ising_exact, mcmc
@@ -96,6 +97,8 @@ EXACT = (
     ising_exact.onsager_magnetization,
     ising_exact.onsager_specific_heat,
     lambda T: ising_exact.finite_lattice_energy(4, T),
+    ising_exact.surface_tension,
+    ising_exact.nucleation_barrier,
 )
 
 
@@ -122,6 +125,85 @@ def test_exact_functions_give_float_for_scalar_and_array_for_array(fn) -> None:
 def test_exact_functions_reject_bad_T(fn, bad, error, match) -> None:
     with pytest.raises(error, match=match):
         fn(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# Interfaces and the nucleation barrier, against independent exact facts
+# ------------------------------------------------------------------------------------------------
+
+
+def _wulff_polygon_area(T: float, num: int) -> float:
+    """The Wulff construction from tau alone: the polygon cut out by the half-planes r.n <= tau(n)."""
+    theta = 2 * np.pi * np.arange(num) / num
+    tau = ising_exact.surface_tension(T, theta)
+    c, s = np.cos(theta), np.sin(theta)
+    c2, s2, tau2 = np.roll(c, -1), np.roll(s, -1), np.roll(tau, -1)
+    det = c * s2 - s * c2  # consecutive support lines meet at the polygon's vertices
+    x = (tau * s2 - tau2 * s) / det
+    y = (c * tau2 - c2 * tau) / det
+    return float(0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def test_surface_tension_on_the_axis_and_the_diagonal() -> None:
+    # Onsager (1944): tau(0) = 2 + T ln tanh(1/T); the diagonal interface: tau(pi/4) = sqrt 2 T ln sinh(2/T)
+    T = np.array([0.5, 1.0, 1.5, 2.0, 2.25])
+    np.testing.assert_allclose(ising_exact.surface_tension(T), 2 + T * np.log(np.tanh(1 / T)), rtol=1e-12)
+    np.testing.assert_allclose(
+        ising_exact.surface_tension(T, np.pi / 4), math.sqrt(2) * T * np.log(np.sinh(2 / T)), rtol=1e-10
+    )
+    # the square's symmetry, and zero at and above T_c
+    theta = np.linspace(0, np.pi / 4, 7)
+    for image in (-theta, np.pi / 2 - theta, np.pi + theta):
+        np.testing.assert_allclose(ising_exact.surface_tension(1.7, image), ising_exact.surface_tension(1.7, theta))
+    assert ising_exact.surface_tension(ising_exact.T_C, 0.3) == 0.0
+    assert ising_exact.surface_tension(3.0) == 0.0
+    # at T -> 0 an interface costs its broken bonds, 2 J each: 2 (|cos| + |sin|) per unit length
+    theta = np.array([0.0, 0.4, np.pi / 4])
+    low = ising_exact.surface_tension(0.005, theta)
+    np.testing.assert_allclose(low, 2 * (np.cos(theta) + np.sin(theta)), atol=0.01)
+
+
+@pytest.mark.parametrize("T", [0.7, 1.3, 1.9, 2.15])
+def test_nucleation_barrier_is_the_wulff_construction_of_the_surface_tension(T: float) -> None:
+    # Held-out temperatures; the polygon of 20000 support lines converges to the Wulff shape as 1/N^2.
+    # And the closed-form shape cosh(x/T) + cosh(y/T) = cosh(2/T) coth(2/T) (Rottman & Wortis 1981).
+    M = ising_exact.onsager_magnetization(T)
+    xi = ising_exact.nucleation_barrier(T)
+    assert xi == pytest.approx(_wulff_polygon_area(T, 20_000) / (2 * M), rel=1e-7)
+    A = math.cosh(2 / T) / math.tanh(2 / T)
+    half_width, _ = integrate.quad(lambda u: math.acosh(max(A - math.cosh(u), 1.0)), 0, math.acosh(A - 1))
+    assert xi == pytest.approx(4 * T * T * half_width / (2 * M), rel=1e-8)
+
+
+def test_nucleation_barrier_low_temperature_square_droplet() -> None:
+    # T -> 0: a square droplet of side l costs 8 l - 2 |h| l^2, maximal 8 / |h| at l = 2 / |h|: Xi = 8.
+    # Its corners are rounded by step entropy: area 4 (2/T)^2 - 4 pi^2/6 in units of T^2, so
+    # Xi = 8 - pi^2 T^2 / 3 up to corrections exponentially small in 1/T.
+    for T in (0.05, 0.1, 0.2):
+        assert ising_exact.nucleation_barrier(T) == pytest.approx(8 - math.pi**2 * T**2 / 3, abs=1e-8)
+    assert ising_exact.nucleation_barrier(0.01) == pytest.approx(8.0, abs=1e-3)
+
+
+def test_nucleation_barrier_near_tc_is_a_round_droplet_and_vanishes() -> None:
+    # Near T_c the tension becomes isotropic: W -> a disc of radius tau(0), Xi -> pi tau0^2 / (2 M),
+    # and Xi ~ (T_c - T)^(2 nu - beta) = (T_c - T)^(15/8).
+    for t in (1e-3, 1e-4):
+        T = ising_exact.T_C * (1 - t)
+        round_drop = math.pi * ising_exact.surface_tension(T) ** 2 / (2 * ising_exact.onsager_magnetization(T))
+        assert ising_exact.nucleation_barrier(T) / round_drop == pytest.approx(1.0, abs=100 * t**2)
+    t = np.logspace(-5, -3, 5)
+    slope = np.polyfit(np.log(t), np.log(ising_exact.nucleation_barrier(ising_exact.T_C * (1 - t))), 1)[0]
+    assert slope == pytest.approx(15 / 8, abs=2e-3)
+    assert np.all(ising_exact.nucleation_barrier(np.array([ising_exact.T_C, 2.5])) == 0)
+    # the value issue 30's referee computed independently: Xi / T = 1.52 at T = 1.5
+    assert ising_exact.nucleation_barrier(1.5) / 1.5 == pytest.approx(1.52, abs=0.005)
+
+
+def test_surface_tension_rejects_bad_theta() -> None:
+    with pytest.raises(ValueError, match=r"^theta must be finite"):
+        ising_exact.surface_tension(1.0, float("nan"))
+    with pytest.raises(TypeError, match=r"^theta must be a real number"):
+        ising_exact.surface_tension(1.0, "x")
 
 
 # ------------------------------------------------------------------------------------------------
