@@ -449,7 +449,7 @@ def test_observable_functions_reject_bad_input() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# The multispin-coded Metropolis kernel (L <= 128) and the scalar one (any even L)
+# The multispin-coded Metropolis kernels (lanes for L <= 128, rows above) and the scalar one
 # ------------------------------------------------------------------------------------------------
 
 
@@ -461,7 +461,101 @@ def test_multispin_layout_packs_rows_in_lanes() -> None:
     assert _ising_multispin.layout(130) is None and _ising_multispin.layout(7) is None
 
 
-@pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128])
+def test_multispin_row_words_cover_rows_above_64_sites() -> None:
+    for L in range(130, 1100, 2):
+        W = _ising_multispin.row_words(L)
+        assert 64 * (W - 1) < L // 2 <= 64 * W
+    assert _ising_multispin.row_words(128) is None and _ising_multispin.row_words(257) is None
+    assert _ising_multispin.row_words(256) == 2 and _ising_multispin.row_words(1024) == 8
+
+
+@pytest.mark.parametrize("L", [4, 6, 130, 200, 258])
+def test_rows_layout_packs_and_measures_like_numpy(L: int) -> None:
+    # any even L in the multiword layout, including last words with 1 (L = 130, 258) or 36 used bits
+    spins = (2 * np.random.default_rng(L).integers(0, 2, size=(3, L, L)) - 1).astype(np.int8)
+    spins[1] = 1
+    p = _ising_multispin.Packed(spins, rows=True)
+    assert p.W == -(-L // 128)
+    back = np.empty_like(spins)
+    p.unpack(back)
+    np.testing.assert_array_equal(back, spins)
+    m, e = np.empty((3, 1)), np.empty((3, 1))
+    p.measure(m, e, 0)
+    np.testing.assert_allclose(e[:, 0], ising.energy(spins), atol=1e-12)
+    np.testing.assert_allclose(m[:, 0], ising.magnetization(spins), atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1.8, 2.5])
+def test_rows_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
+    # the multiword kernel (side shifts wrapping at bit n - 1) on a lattice small enough to enumerate
+    exact = _exact_l4(T)
+    chain = ising._Chain(4, T, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=13, start="ordered")
+    chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
+    n = 40_000
+    m, e = np.empty((1, n)), np.empty((1, n))
+    chain.run(100)
+    for k in range(n):
+        chain.run(1)
+        chain.measure(m, e, k)
+    for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
+        err = float(mcmc.binned_error(x, 40))
+        assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
+
+
+@pytest.mark.parametrize("L", [256, 258])
+def test_multiword_metropolis_matches_kaufman_at_l_256(L: int) -> None:
+    # Kaufman's exact energy of the L x L periodic lattice, near T_c on both sides (xi ~ 15-20 sites)
+    T = np.array([2.2, 2.35])
+    obs = ising.sample_observables(L, T, n_samples=8000, burnin=2000, seed=L)  # ordered start: no domains to coarsen
+    assert _ising_multispin.row_words(L) is not None
+    err = mcmc.binned_error(obs.e)
+    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(L, T)), 5 * err)
+    assert np.all(err < 1e-3)  # a real test: the error bars are small
+
+
+@pytest.mark.parametrize("L", [6, 64, 128, 130, 200, 256, 258])
+def test_multispin_kernels_equal_the_scalar_kernel_at_zero_temperature(L: int) -> None:
+    # With acceptance 0 for uphill moves the checkerboard sweep is deterministic (flip iff dE <= 0):
+    # both packed layouts must then reproduce the scalar kernel exactly, site by site, which checks
+    # every neighbour of every site (row ends, word carries, the periodic wrap) after each sweep.
+    start = (2 * np.random.default_rng(L).integers(0, 2, size=(2, L, L)) - 1).astype(np.int8)
+    chains = {}
+    for name, multispin in (("scalar", False), ("packed", True), ("rows", True)):
+        chain = ising._Chain(
+            L,
+            [1.0, 2.0],
+            n_samples=1,
+            burnin=0,
+            thin=1,
+            algorithm="metropolis",
+            seed=1,
+            start="ordered",
+            multispin=multispin,
+        )
+        chain.spins[:] = start
+        chain.thresholds[:] = 0
+        if multispin:
+            chain.packed = _ising_multispin.Packed(chain.spins, rows=name == "rows")
+        chains[name] = chain
+    for _ in range(3):
+        for chain in chains.values():
+            chain.run(1)
+        expected = chains["scalar"].unpack().copy()
+        assert not np.array_equal(expected, start)  # the sweeps did something
+        for name in ("packed", "rows"):
+            np.testing.assert_array_equal(chains[name].unpack(), expected, err_msg=name)
+
+
+def test_multiword_metropolis_matches_yang_at_l_512() -> None:
+    T = np.array([1.8, 3.0])
+    obs = ising.sample_observables(512, T, n_samples=1500, burnin=500, seed=5)
+    np.testing.assert_array_less(
+        np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(512, T)), 5 * mcmc.binned_error(obs.e)
+    )
+    assert abs(obs.m[0].mean() - ising_exact.onsager_magnetization(1.8)) < 5 * mcmc.binned_error(obs.m[0]) + 1e-4
+
+
+@pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128, 130, 256])
 def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int) -> None:
     # the packed energy uses the kernel's neighbour words; numpy's energy uses np.roll on the lattice
     obs = ising.sample_observables(L, [1.0, 2.3, 5.0], n_samples=3, burnin=2, seed=L, start="random")
@@ -477,7 +571,7 @@ def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> 
     chain = ising._Chain(
         4, T, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
     )
-    assert chain.layout is None
+    assert chain.packed is None
     n = 40_000
     m, e = np.empty((1, n)), np.empty((1, n))
     chain.run(100)
@@ -490,5 +584,13 @@ def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> 
 
 
 def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
-    obs = ising.sample_observables(132, 3.0, n_samples=200, burnin=100, seed=4)
-    assert abs(obs.e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(obs.e[0]) + 1e-3
+    chain = ising._Chain(
+        132, 3.0, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=4, start="ordered", multispin=False
+    )
+    assert chain.packed is None
+    m, e = np.empty((1, 200)), np.empty((1, 200))
+    chain.run(100)
+    for k in range(200):
+        chain.run(1)
+        chain.measure(m, e, k)
+    assert abs(e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(e[0]) + 1e-3

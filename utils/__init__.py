@@ -35,7 +35,7 @@ Private helpers (leading underscore, not part of the public names):
 
 - :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
 - :mod:`utils._ising_kernels` the numba-compiled Metropolis and Wolff kernels behind :mod:`utils.ising`
-- :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word) behind :mod:`utils.ising`
+- :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word, any even L) behind :mod:`utils.ising`
 - :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
 
 Conventions: counts are ``num_*`` (except ``utils.ising.sample``'s ``n_samples``, kept by the
