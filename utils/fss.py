@@ -133,11 +133,17 @@ def power_law_fit(x: np.ndarray, y: np.ndarray, y_err: np.ndarray) -> PowerLawFi
 # ----------------------------------------------------------------------------------------------
 
 
-def _weights(energy: np.ndarray, beta: np.ndarray, beta0: float) -> np.ndarray:
-    """Normalised weights ``exp(-(beta - beta0) E_i)``, shape ``(len(beta), n)``, overflow-free."""
-    logw = -np.multiply.outer(beta - beta0, energy)
+def _grouped_weights(energy: np.ndarray, beta: np.ndarray, beta0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``exp(-(beta - beta0) E)`` of the distinct energies, shape ``(len(beta), k)``, normalised
+    so that each row sums to 1 over the samples, and the index of each sample's energy (shape ``(n,)``).
+
+    Lattice energies take few distinct values, so the exponentials are computed once per value.
+    """
+    values, index = np.unique(energy, return_inverse=True)
+    counts = np.bincount(index, minlength=values.size)
+    logw = -np.multiply.outer(beta - beta0, values)
     w = np.exp(logw - logw.max(axis=-1, keepdims=True))
-    return w / w.sum(axis=-1, keepdims=True)
+    return w / (w @ counts)[:, None], index
 
 
 def _reweighting_args(energy, beta, beta0, x=None):
@@ -162,16 +168,19 @@ def reweight(x: np.ndarray, energy: np.ndarray, beta: float | np.ndarray, beta0:
     only while :func:`reweighting_ess` stays a sizeable fraction of the samples.
     """
     energy, beta_arr, beta0, x = _reweighting_args(energy, beta, beta0, x)
-    out = np.moveaxis(np.tensordot(x, _weights(energy, beta_arr.ravel(), beta0), axes=([-1], [-1])), -1, -1)
-    out = out.reshape(x.shape[:-1] + beta_arr.shape)
+    w, index = _grouped_weights(energy, beta_arr.ravel(), beta0)
+    flat = x.reshape(-1, energy.size)
+    sums = np.stack([np.bincount(index, weights=row, minlength=w.shape[1]) for row in flat])  # per energy
+    out = (sums @ w.T).reshape(x.shape[:-1] + beta_arr.shape)
     return float(out) if out.ndim == 0 else out
 
 
 def reweighting_ess(energy: np.ndarray, beta: float | np.ndarray, beta0: float) -> float | np.ndarray:
     """Kish's effective number of samples ``(sum w)^2 / sum w^2`` after reweighting ``beta0 -> beta`` (chapter 3)."""
     energy, beta_arr, beta0 = _reweighting_args(energy, beta, beta0)
-    w = _weights(energy, beta_arr.ravel(), beta0)
-    out = (1.0 / np.sum(w**2, axis=-1)).reshape(beta_arr.shape)
+    w, index = _grouped_weights(energy, beta_arr.ravel(), beta0)
+    counts = np.bincount(index, minlength=w.shape[1])
+    out = (1.0 / (w**2 @ counts)).reshape(beta_arr.shape)
     return float(out) if out.ndim == 0 else out
 
 
