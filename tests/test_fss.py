@@ -64,6 +64,12 @@ def test_linear_fit_errors_and_goodness_of_fit() -> None:
     bad = fss.linear_fit(x, 0.2 * x**2, np.full(6, 0.05))
     assert bad.p_value < 1e-10
     assert fss.linear_fit(x[:2], x[:2], x[:2]).p_value == 1.0
+    # a fixed (predicted) slope: only the intercept is fitted; the true slope passes, a wrong one fails
+    y = 1.5 - 0.5 * x + 0.1 * rng.normal(size=6)
+    fixed = fss.linear_fit(x, y, np.full(6, 0.1), slope=-0.5)
+    assert fixed.dof == 5 and fixed.slope == -0.5 and fixed.slope_err == 0
+    assert fixed.intercept == pytest.approx(np.mean(y + 0.5 * x)) and fixed.intercept_err == pytest.approx(0.1 / 6**0.5)
+    assert fixed.p_value > 1e-3 and fss.linear_fit(x, y, np.full(6, 0.1), slope=-0.3).p_value < 1e-10
     with pytest.raises(ValueError, match=r"^x must not be constant"):
         fss.linear_fit(np.ones(3), x[:3], x[:3])
     with pytest.raises(ValueError, match=r"^y_err must be > 0"):

@@ -92,29 +92,38 @@ class PowerLawFit:
         return (self.slope - exact) / self.slope_err
 
 
-def linear_fit(x: np.ndarray, y: np.ndarray, y_err: np.ndarray) -> LinearFit:
+def linear_fit(x: np.ndarray, y: np.ndarray, y_err: np.ndarray, *, slope: float | None = None) -> LinearFit:
     """Weighted least squares ``y = a + b x`` with weights ``1 / y_err^2``; chi^2 and its p-value (chapter 3).
 
     The errors of ``y`` are taken as independent (e.g. different lattice sizes, each from its
-    own runs). With 2 points the line fits exactly: ``dof = 0`` and the p-value is 1.
+    own runs). With 2 points the line fits exactly: ``dof = 0`` and the p-value is 1. A given
+    ``slope`` (a prediction) is held fixed: only ``a`` is fitted, ``dof = len(x) - 1`` and
+    ``slope_err = 0``, so the chi^2 tests the predicted slope.
     """
     x = check_array("x", x)
     y = check_array("y", y)
     y_err = check_array("y_err", y_err, positive=True)
     if not (x.ndim == y.ndim == y_err.ndim == 1 and x.size == y.size == y_err.size >= 2):
         raise ValueError(f"x, y and y_err must be 1-D arrays of one length >= 2, got {x.size}, {y.size}, {y_err.size}")
+    w = 1.0 / y_err**2
+    if slope is not None:
+        b = check_real("slope", slope)
+        intercept = float(np.average(y - b * x, weights=w))
+        chi2 = float(np.sum(w * (y - intercept - b * x) ** 2))
+        dof = x.size - 1
+        p_value = float(stats.chi2.sf(chi2, dof))
+        return LinearFit(b, 0.0, intercept, float(1 / np.sqrt(np.sum(w))), chi2, dof, p_value)
     if np.ptp(x) == 0:
         raise ValueError("x must not be constant (the slope is undefined)")
-    w = 1.0 / y_err**2
     xm, ym = np.average(x, weights=w), np.average(y, weights=w)
     sxx = float(np.sum(w * (x - xm) ** 2))
-    slope = float(np.sum(w * (x - xm) * (y - ym)) / sxx)
-    intercept = float(ym - slope * xm)
-    chi2 = float(np.sum(w * (y - intercept - slope * x) ** 2))
+    b = float(np.sum(w * (x - xm) * (y - ym)) / sxx)
+    intercept = float(ym - b * xm)
+    chi2 = float(np.sum(w * (y - intercept - b * x) ** 2))
     dof = x.size - 2
     p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else 1.0
     intercept_err = float(np.sqrt(1.0 / np.sum(w) + xm**2 / sxx))
-    return LinearFit(slope, float(1 / np.sqrt(sxx)), intercept, intercept_err, chi2, dof, p_value)
+    return LinearFit(b, float(1 / np.sqrt(sxx)), intercept, intercept_err, chi2, dof, p_value)
 
 
 def power_law_fit(x: np.ndarray, y: np.ndarray, y_err: np.ndarray) -> PowerLawFit:
