@@ -168,9 +168,10 @@ def surface_tension(T: float | np.ndarray, theta: float | np.ndarray = 0.0) -> f
     """Exact interface free energy per unit length ``tau(T, theta)`` (J per lattice spacing) (chapter 3).
 
     ``tau / T = |cos| arcsinh(alpha |cos|) + |sin| arcsinh(alpha |sin|)`` for an interface whose
-    normal makes the angle ``theta`` with a lattice axis, ``alpha`` as in :func:`_wulff_parameter`
-    (Avron, van Beijeren, Schulman & Zia 1982); ``theta = 0`` gives Onsager's
-    ``2 + T ln tanh(1/T)``. Zero at and above ``T_C``; ``T`` and ``theta`` broadcast.
+    normal makes the angle ``theta`` with a lattice axis, with ``alpha >= 0`` solving
+    ``sqrt(1 + alpha^2 cos^2) + sqrt(1 + alpha^2 sin^2) = cosh(2/T) coth(2/T)`` (Avron, van
+    Beijeren, Schulman & Zia 1982); ``theta = 0`` gives Onsager's ``2 + T ln tanh(1/T)``. Zero at
+    and above ``T_C``; ``T`` and ``theta`` broadcast.
     """
     T_arr = check_temperature(T)
     th = np.asarray(check_array("theta", theta))
