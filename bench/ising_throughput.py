@@ -132,8 +132,8 @@ def jit_times() -> tuple[float, float]:
     """First-call time in a fresh interpreter with an empty numba cache (compile) and with a warm one."""
     code = (
         "import time; from utils import ising; t = time.perf_counter();"
-        "ising.sample(8, [2.0], n_samples=1, burnin=1); ising.sample(8, [2.0], n_samples=1, burnin=1, algorithm='wolff');"
-        "ising.sample_observables(8, [2.0], n_samples=1, burnin=1); print(time.perf_counter() - t)"
+        "ising.sample(8, [2.0], num_samples=1, num_burnin=1); ising.sample(8, [2.0], num_samples=1, num_burnin=1, algorithm='wolff');"
+        "ising.sample_observables(8, [2.0], num_samples=1, num_burnin=1); print(time.perf_counter() - t)"
     )
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, NUMBA_CACHE_DIR=str(Path("/tmp") / f"ptdl-numba-bench-{os.getpid()}"))
@@ -149,7 +149,9 @@ def main() -> None:
     check_baseline()
     chains = {}
     for L in SIZES:
-        chains[L] = _Chain(L, TEMPS, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=0, start="random")
+        chains[L] = _Chain(
+            L, TEMPS, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=0, start="random"
+        )
         assert chains[L].packed is not None, f"utils.ising should run L = {L} multispin-coded"
         chains[L].run(1)  # compile (or load from cache) before timing
         if L in THREAD_SIZES:

@@ -19,6 +19,17 @@ from scipy.special import ellipe, ellipk
 
 from ._validate import check_array, check_int, check_temperature, float_or_array
 
+__all__ = [
+    "EXPONENTS",
+    "T_C",
+    "finite_lattice_energy",
+    "nucleation_barrier",
+    "onsager_energy",
+    "onsager_magnetization",
+    "onsager_specific_heat",
+    "surface_tension",
+]
+
 #: The exact critical temperature of the square-lattice Ising model, ``2 / ln(1 + sqrt 2)`` (Onsager).
 T_C: float = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
@@ -28,7 +39,7 @@ EXPONENTS: dict[str, float] = {"beta": 1 / 8, "nu": 1.0, "gamma": 7 / 4, "alpha"
 
 def onsager_magnetization(T: float | np.ndarray) -> float | np.ndarray:
     """Exact spontaneous magnetization ``(1 - sinh(2/T)^-4)^(1/8)`` for ``T < T_C``, 0 above (Yang 1952)."""
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     with np.errstate(over="ignore"):
         x = 1.0 - np.sinh(2.0 / T_arr) ** -4.0
     return float_or_array(np.where(T_arr < T_C, np.clip(x, 0.0, None) ** 0.125, 0.0), T)
@@ -51,7 +62,7 @@ def onsager_energy(T: float | np.ndarray) -> float | np.ndarray:
     ``k = 2 sinh(2b) / cosh^2(2b)`` (``scipy.special.ellipk`` takes ``k^2``). At ``T_C``,
     ``K`` diverges but its prefactor vanishes and ``u(T_C) = -sqrt 2``.
     """
-    _, coth, t2, k2 = _elliptic_parts(check_temperature(T))
+    _, coth, t2, k2 = _elliptic_parts(check_temperature("T", T))
     with np.errstate(invalid="ignore"):  # the k = 1 branch (0 * inf) is discarded by np.where
         term = np.where(k2 < 1.0, (2.0 * t2 - 1.0) * ellipk(k2), 0.0)
     return float_or_array(-coth * (1.0 + (2.0 / np.pi) * term), T)
@@ -64,7 +75,7 @@ def onsager_specific_heat(T: float | np.ndarray) -> float | np.ndarray:
     ``K, E`` the complete elliptic integrals of modulus ``k`` as in :func:`onsager_energy`;
     ``inf`` exactly at ``T_C``.
     """
-    beta, coth, t2, k2 = _elliptic_parts(check_temperature(T))
+    beta, coth, t2, k2 = _elliptic_parts(check_temperature("T", T))
     with np.errstate(divide="ignore", invalid="ignore"):
         K = ellipk(k2)
         E = ellipe(k2)
@@ -109,7 +120,7 @@ def finite_lattice_energy(L: int, T: float | Sequence[float] | np.ndarray) -> fl
     ``L -> inf``; at ``T_C`` the finite-size shift is of order ``1/L``.
     """
     L = check_int("L", L, minimum=2)
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     h = 1e-5
     out = np.array(
         [
@@ -173,7 +184,7 @@ def surface_tension(T: float | np.ndarray, theta: float | np.ndarray = 0.0) -> f
     Beijeren, Schulman & Zia 1982); ``theta = 0`` gives Onsager's ``2 + T ln tanh(1/T)``. Zero at
     and above ``T_C``; ``T`` and ``theta`` broadcast.
     """
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     th = np.asarray(check_array("theta", theta))
     T_b, th_b = np.broadcast_arrays(np.minimum(T_arr, T_C), th)
     x, y = _wulff_boundary(T_b, th_b)
@@ -206,7 +217,7 @@ def nucleation_barrier(T: float | Sequence[float] | np.ndarray) -> float | np.nd
     stable phase costs ``2 lambda |W| - 2 M |h| lambda^2 |W|``, maximal ``|W| / (2 M |h|)`` at
     ``lambda = 1 / (2 M |h|)``. ``Xi -> 8`` as ``T -> 0`` (a square droplet) and ``-> 0`` at ``T_C``.
     """
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     out = np.zeros(T_arr.shape)
     flat = out.reshape(-1)
     for k, t in enumerate(T_arr.ravel()):

@@ -86,7 +86,7 @@ def bootstrap(data: Any, statistic: Statistic, *, num_resamples: int = 1000, see
     arr = _samples("data", data, 2)
     check_callable("statistic", statistic, "statistic(data) -> number or array")
     num_resamples = check_int("num_resamples", num_resamples, minimum=2)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(check_seed("seed", seed))
     value = _evaluate(statistic, arr, "data")
     n = arr.shape[0]
     replicates = np.stack(
