@@ -101,7 +101,7 @@ TOML_NAME = "numbers.toml"
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _SEP = r"(?:,|\{,\}|\\,|[\u2009\u202f\u00a0])"  # thousands separators: 10,870 10{,}870 10\,870
-_MINUS = "-\u2212"
+_MINUS = "\\-\u2212"  # for character classes: a hyphen (escaped) and U+2212
 
 NUMBER = re.compile(
     rf"""
@@ -386,7 +386,10 @@ def _output_texts(nb: Mapping[str, Any]) -> Iterator[tuple[int, str]]:
                     if mime in data:
                         yield i, _joined(data[mime])
                 if "text/html" in data:
-                    html = re.sub(r"<[^>]*>", " ", _joined(data["text/html"]))
+                    # scripts and styles are not printed text (a utils.controls figure carries its
+                    # frames as base64 in a script)
+                    html = re.sub(r"<(script|style)\b.*?</\1>", " ", _joined(data["text/html"]), flags=re.S)
+                    html = re.sub(r"<[^>]*>", " ", html)
                     yield i, html.replace("&nbsp;", " ").replace("&plusmn;", "±").replace("&minus;", "-")
 
 

@@ -22,6 +22,7 @@ API_MODULES = set(re.findall(r"^\.\. automodule:: (\S+)", (ROOT / "api.md").read
 NO_TORCH = (
     "bayes",
     "bayes_exact",
+    "controls",
     "branching",
     "fourier",
     "fss",

@@ -276,3 +276,13 @@ def test_command_line(fixture_chapter: Path, tmp_path: Path) -> None:
     assert out.stdout.splitlines() == ["03_fixture.ipynb: cell 1: '2.2684' is not printed (nearest printed: 2.26858)"]
     missing = subprocess.run([sys.executable, script, str(tmp_path / "nope.ipynb")], capture_output=True, text=True)
     assert missing.returncode == 2 and "no such notebook" in missing.stderr
+
+
+def test_html_scripts_are_not_printed_text_and_exponents_take_only_a_sign() -> None:
+    """A control (utils.controls) carries base64 frames in a script: "1eS4" is no number, and
+    an exponent's sign is +, - or U+2212, not any character between '+' and U+2212."""
+    html = (
+        '<div><script>var f = "1eS4x 3e+5";</script><style>p{margin:2.5em}</style><p>2.5 and 1e-3, 4e\u22122</p></div>'
+    )
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {"text/html": html}}]}]}
+    assert [p.text for p in pn.printed_numbers(nb).numbers] == ["2.5", "1e-3", "4e\u22122"]

@@ -203,6 +203,12 @@ def _erf_kernel(q: float, c: float) -> float:
     return 2 / math.pi * math.asin(2 * q * c / (1 + 2 * q))
 
 
+def test_deep_ordered_flow_stays_a_correlation() -> None:
+    """Deep in the ordered phase c -> 1; rounding must not carry it past 1 (chapter 5's sliders)."""
+    flow = sig.kernel_flow(1.0, 0.0, 0.5, 0.1, 30)  # gave c = 1 + 2e-16, then a ValueError
+    assert np.all(np.abs(flow.c) <= 1.0) and flow.c[-1] == pytest.approx(1.0, abs=1e-12)
+
+
 @pytest.mark.parametrize("q", [0.0, 0.3, 1.0, 4.0])
 def test_erf_maps_match_the_arcsine_kernel(q: float) -> None:
     # Gauss-Hermite's error grows with q (1-D: 201 nodes, 2-D: 101 per axis), about 1e-8 at q = 4

@@ -4,6 +4,7 @@ Every notebook imports from this one package. Modules are small and have one job
 
 - :mod:`utils.runtime`    seeding, device choice, thread settings (all chapters)
 - :mod:`utils.plotting`   the course's figure style and small plot helpers (all chapters)
+- :mod:`utils.controls`   figures with sliders that work without a kernel (chapters 1-5, 8)
 - :mod:`utils.progress`   progress bars that show in Jupyter and stay out of the built book
 - :mod:`utils.training`   the training loop of chapters 1, 5 and 7, and parameter counts
 - :mod:`utils.addition`   multi-digit addition data in two tokenisations (chapter 1)

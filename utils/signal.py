@@ -114,6 +114,9 @@ def _correlation_map(
     den = np.asarray(length_map(qa, sw, sb, activation))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    # a correlation is in [-1, 1]; quadrature rounding puts one near 1 a few ulp above it
+    # (sigma_w = 0.5, sigma_b = 0.1 gave 1 + 2e-16), which the next layer's check would reject
+    out = np.clip(out, -1.0, 1.0)
     return float_or_array(out, c, q)
 
 
