@@ -21,7 +21,6 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 #: branch. The set must end empty.
 PROSE_PENDING = {
     "01_compounding",
-    "04_renormalization",
     "05_signal_propagation",
     "06_grokking",
     "07_in_context_learning",
