@@ -12,10 +12,10 @@ nbformat and nbclient. Modules: :mod:`~utils.coursework.parse` reads the format,
 submissions, :mod:`~utils.coursework.checks` scores one answer with its chapter's check.
 """
 
-from .checks import graded_table, score
+from .checks import graded_on_page, graded_table, score
 from .copies import ANSWER_KEY, STUDENT, make_copy, pin_setup, write_copies
 from .grading import COLUMNS, Row, grade, grade_notebook, write_csv
-from .parse import Exercise, FormatError, chapter_number, exercises
+from .parse import Exercise, FormatError, chapter_number, exercise_labels, exercises
 
 __all__ = [
     "ANSWER_KEY",
@@ -25,9 +25,11 @@ __all__ = [
     "Row",
     "STUDENT",
     "chapter_number",
+    "exercise_labels",
     "exercises",
     "grade",
     "grade_notebook",
+    "graded_on_page",
     "graded_table",
     "make_copy",
     "pin_setup",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..exercises import CheckResult, Graded
@@ -32,6 +32,16 @@ def graded_table(chapter: int) -> dict[str, Graded]:
         if not isinstance(entry, Graded):
             raise TypeError(f"GRADED[{label!r}] in {name} must be a utils.exercises.Graded, got {type(entry).__name__}")
     return dict(table)
+
+
+def graded_on_page(table: Mapping[str, Graded], labels: Iterable[str]) -> dict[str, Graded]:
+    """The entries of ``table`` whose exercise ``labels`` one page states (a split chapter's page).
+
+    A page that states none of them (a notebook whose text was lost) keeps the whole table, so
+    every exercise still gets a row.
+    """
+    on_page = {label: entry for label, entry in table.items() if label in set(labels)}
+    return on_page or dict(table)
 
 
 def score(entry: Graded, namespace: Mapping[str, Any]) -> tuple[float, str]:

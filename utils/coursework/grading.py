@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 
 from .._validate import check_int, check_real
-from .checks import MIME, graded_table
-from .parse import chapter_number
+from .checks import MIME, graded_on_page, graded_table
+from .parse import chapter_number, exercise_labels
 
 COLUMNS = ("notebook", "exercise", "score", "max_score", "message")
 _TIMED_OUT = "CellTimeoutError"
@@ -140,7 +140,7 @@ def _one_line(text: str, limit: int = 400) -> str:
 def grade_notebook(
     path: str | Path, *, timeout: float = 300, check_timeout: float = 60, chapter: int | None = None
 ) -> list[Row]:
-    """The rows of one submission: one per graded exercise of its chapter."""
+    """The rows of one submission: one per graded exercise of its chapter (of its page, for a split chapter)."""
     name, path = str(path), Path(path)
     nb, problem = None, ""
     try:
@@ -152,6 +152,8 @@ def grade_notebook(
     if chapter is None:
         chapter = (chapter_number(nb) if nb is not None else None) or _chapter_from_name(path)
     table = graded_table(chapter) if chapter is not None else {}
+    if nb is not None:  # a page of a split chapter is graded on its own exercises
+        table = graded_on_page(table, exercise_labels(nb))
     if not table:
         why = (
             f"Chapter {chapter} has no graded exercises."
