@@ -144,13 +144,6 @@ def exercises(nb: nbformat.NotebookNode, name: str = "notebook") -> list[Exercis
     return list(found.values())
 
 
-def exercise_labels(nb: nbformat.NotebookNode) -> list[str]:
-    """The labels ``chNN-ex-...`` of the exercises that ``nb``'s markdown states, in order."""
-    return re.findall(
-        r":label:\s*(ch\d+-ex-[\w-]+)", "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    )
-
-
 def chapter_number(nb: nbformat.NotebookNode) -> int | None:
     """The chapter a notebook belongs to, read from its exercise labels ``chNN-ex-...`` (None if none)."""
     numbers = re.findall(r":label:\s*ch(\d+)-ex-", "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
