@@ -5,7 +5,7 @@ trainable parameters of ``model``, flattened in ``model.named_parameters()`` ord
 
 - :func:`hessian` builds the full ``d x d`` Hessian (small models only).
 - :func:`hessian_trace` is Hutchinson's estimator ``tr H ~ (1/m) sum_k v_k^T H v_k`` with
-  Rademacher vectors ``v_k`` (``E[v v^T] = I``), each ``H v`` a forward-over-reverse
+  Rademacher vectors ``v_k`` (``E[v v^T] = I``), each ``H v`` a reverse-over-reverse
   Hessian-vector product; its standard error is ``hessian_trace_error``.
 - :func:`fisher_trace` is the trace of the empirical Fisher ``F = (1/n) sum_i g_i g_i^T`` with
   ``g_i`` the gradient of the loss on sample ``i`` alone, i.e. ``(1/n) sum_i ||g_i||^2``, exact,
@@ -23,9 +23,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, grad, vjp, vmap
 
-from ._validate import check_int, check_real, check_seed
+from ._validate import (
+    as_rectangular,
+    check_callable,
+    check_data,
+    check_int,
+    check_mean_loss,
+    check_module,
+    check_real,
+    check_seed,
+)
 
 __all__ = ["fisher_trace", "hessian", "hessian_rank", "hessian_trace", "hessian_trace_error"]
 
@@ -34,19 +43,13 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch.Tensor], torch.Tensor]:
     """``(f, w)``: ``f(flat, x, y)`` is the loss at flat parameters ``flat``; ``w`` the model's flat parameters."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError("loss_fn must be callable as loss_fn(model(x), y)")
-    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
-        raise TypeError("data must be a tuple (x, y) of tensors")
-    if data[0].shape[0] != data[1].shape[0] or data[0].shape[0] == 0:
-        raise ValueError(
-            f"data: x and y must have the same, non-zero length, got {data[0].shape[0]} and {data[1].shape[0]}"
-        )
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn, "loss_fn(model(x), y)")
+    x, y = check_data("data", data)
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     if not named:
-        raise ValueError("model has no trainable parameters")
+        raise ValueError("model must have trainable parameters (requires_grad), found none")
+    check_mean_loss(model, loss_fn, x, y)
     names = [k for k, _ in named]
     shapes = [p.shape for _, p in named]
     sizes = [p.numel() for _, p in named]
@@ -73,7 +76,14 @@ def hessian(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, t
 def hessian_rank(H: torch.Tensor | np.ndarray, *, rtol: float = 1e-6) -> int:
     """Number of Hessian eigenvalues with ``|e| > rtol * max |e|`` (a numerical rank, chapter 10)."""
     rtol = check_real("rtol", rtol, positive=True)
-    e = np.linalg.eigvalsh(np.asarray(H.detach().cpu() if isinstance(H, torch.Tensor) else H, dtype=float))
+    h = as_rectangular("H", H, "a square matrix of real numbers")
+    if h.ndim != 2 or h.shape[0] != h.shape[1] or h.size == 0:
+        raise ValueError(f"H must be a non-empty square matrix (d, d), got shape {h.shape}")
+    if h.dtype.kind not in "iuf":
+        raise TypeError(f"H must be a square matrix of real numbers, got dtype {h.dtype}")
+    if not np.all(np.isfinite(h)):
+        raise ValueError("H must be finite")
+    e = np.linalg.eigvalsh(h.astype(float))
     top = np.abs(e).max()
     return int(np.sum(np.abs(e) > rtol * top)) if top > 0 else 0
 
@@ -86,10 +96,12 @@ def _hutchinson(model: Any, loss_fn: Any, data: Any, num_samples: Any, seed: Any
     x, y = data
     gen = torch.Generator().manual_seed(seed)
     v = (torch.randint(0, 2, (num_samples, w.numel()), generator=gen) * 2 - 1).to(w.dtype)
-    grad_f = grad(lambda flat: f(flat, x, y))
+    # H v as the pullback of the gradient (reverse over reverse): forward over reverse (jvp) fails
+    # inside F.mse_loss's backward ("ZeroTensors are immutable", torch 2.13)
+    _, pullback = vjp(grad(lambda flat: f(flat, x, y)), w)
 
-    def quad(vec: torch.Tensor) -> torch.Tensor:  # v^T H v via a forward-mode derivative of the gradient
-        return torch.dot(vec, jvp(grad_f, (w,), (vec,))[1])
+    def quad(vec: torch.Tensor) -> torch.Tensor:  # v^T H v (H is symmetric, so v^T H = (H v)^T)
+        return torch.dot(vec, pullback(vec)[0])
 
     try:
         return vmap(quad)(v).detach()
@@ -122,9 +134,8 @@ def hessian_trace_error(
     seed: int = 0,
 ) -> float:
     """Standard error of :func:`hessian_trace` with the same arguments: ``std(v^T H v) / sqrt(m)`` (chapter 10)."""
+    num_samples = check_int("num_samples", num_samples, minimum=2)  # a standard error needs two values
     values = _hutchinson(model, loss_fn, data, num_samples, seed)
-    if values.numel() < 2:
-        raise ValueError("num_samples must be >= 2 for a standard error")
     return float(values.std() / values.numel() ** 0.5)
 
 

@@ -72,7 +72,16 @@ import torch
 from . import mcmc
 from ._llc_batched import ChainLoss
 from ._llc_sampling import Run, SamplerDivergedError, minibatches, run_chains, sgld_step
-from ._validate import check_callable, check_choice, check_data, check_int, check_module, check_real, check_seed
+from ._validate import (
+    check_callable,
+    check_choice,
+    check_data,
+    check_int,
+    check_mean_loss,
+    check_module,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "LLCResult",
@@ -311,6 +320,7 @@ def _check_data(model: Any, loss_fn: Any, data: Any) -> tuple[torch.Tensor, torc
     x, y = check_data("data", data, min_rows=2)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model must have trainable parameters (requires_grad), found none")
+    check_mean_loss(model, loss_fn, x, y)
     return x, y
 
 
