@@ -78,7 +78,7 @@ def test_shared_parameters_are_counted_once() -> None:
             r"^x must have shape \[n, 6\]",
         ),
         (lambda: num_parameters("not a model"), TypeError, r"^model must be a torch.nn.Module"),
-        (lambda: generate_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a torch.nn.Module"),
+        (lambda: generate_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a TokenMLPEnsemble"),
     ],
 )
 def test_bad_input_names_the_argument(call, exc, match) -> None:

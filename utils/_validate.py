@@ -40,7 +40,9 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
 
 def check_int_sequence(name: str, values: Any, *, minimum: int | None = None, min_length: int = 1) -> list[int]:
     """Return a sequence of integers (each ``>= minimum``, at least ``min_length`` of them) as a list, or raise naming ``name``."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or np.ndim(values) != 1:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers, got {_describe(values)}")
+    if as_rectangular(name, values, "a sequence of integers").ndim != 1:
         raise TypeError(f"{name} must be a sequence of integers, got {_describe(values)}")
     out = [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]
     if len(out) < min_length:
@@ -233,6 +235,11 @@ def check_data(name: str, data: Any, *, min_rows: int = 1) -> tuple[Any, Any]:
     if x.shape[0] < min_rows:
         rows = "row" if min_rows == 1 else "rows"
         raise ValueError(f"{name} must hold at least {min_rows} {rows}, got {x.shape[0]}")
+    for part, t in (("x", x), ("y", y)):
+        if (t.dtype.is_floating_point or t.dtype.is_complex) and not bool(torch.isfinite(t).all()):
+            raise ValueError(
+                f"{name}: {part} must be finite, got NaN or inf in {int((~torch.isfinite(t)).sum())} entries"
+            )
     return x, y
 
 
@@ -270,20 +277,61 @@ def check_tensor(name: str, value: Any, *, kind: str | None = None, ndim: int | 
     return value
 
 
+def check_token_range(name: str, tokens: Any, vocab: int) -> None:
+    """Raise ValueError naming ``name`` unless every entry of the integer tensor lies in ``[0, vocab)``.
+
+    Inside ``torch.func.vmap`` (the LLC estimator's batched chains) the values cannot be read; the
+    check is skipped there, and an out-of-range token still fails the embedding lookup.
+    """
+    try:
+        bad = tokens.numel() > 0 and bool(((tokens < 0) | (tokens >= vocab)).any())
+    except RuntimeError:  # data-dependent control flow under vmap
+        return
+    if bad:
+        raise ValueError(
+            f"{name} must hold tokens in [0, {vocab}), got values from {int(tokens.min())} to {int(tokens.max())}"
+        )
+
+
 def check_tokens(name: str, value: Any, vocab: int, shape: str) -> Any:
     """Integer tokens in ``[0, vocab)``, 2-D; ``shape`` (e.g. ``"[n, 3]"``) is quoted in the error."""
     tokens = check_tensor(name, value, kind="int")
     if tokens.ndim != 2:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tokens.shape)}")
-    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab):
-        raise ValueError(
-            f"{name} must hold tokens in [0, {vocab}), got values from {int(tokens.min())} to {int(tokens.max())}"
-        )
+    check_token_range(name, tokens, vocab)
     return tokens
 
 
 #: How many rows of the data :func:`check_mean_loss` evaluates one at a time.
 LOSS_CHECK_ROWS = 6
+
+
+def _elementwise(loss_fn: Any) -> bool:
+    """True for torch's losses that compare output and target entry by entry (they only warn when shapes differ)."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    functions = (
+        F.mse_loss,
+        F.l1_loss,
+        F.smooth_l1_loss,
+        F.huber_loss,
+        F.binary_cross_entropy,
+        F.binary_cross_entropy_with_logits,
+        F.soft_margin_loss,
+        F.poisson_nll_loss,
+    )
+    modules = (
+        nn.MSELoss,
+        nn.L1Loss,
+        nn.SmoothL1Loss,
+        nn.HuberLoss,
+        nn.BCELoss,
+        nn.BCEWithLogitsLoss,
+        nn.SoftMarginLoss,
+        nn.PoissonNLLLoss,
+    )
+    return any(loss_fn is f for f in functions) or isinstance(loss_fn, modules)
 
 
 def check_mean_loss(model: Any, loss_fn: Any, x: Any, y: Any, *, sum_ok: bool = False) -> None:
@@ -324,7 +372,15 @@ def check_mean_loss(model: Any, loss_fn: Any, x: Any, y: Any, *, sum_ok: bool = 
     # the probe's own warnings (torch's "target size" warning, say) are not the user's: the error says more
     with eval_mode(model), torch.enable_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = model(x[idx])
+        try:
+            out = model(x[idx])
+        except (ValueError, TypeError):
+            raise
+        except Exception as exc:
+            raise ValueError(
+                f"model(x) failed on rows {rows} of data (x of shape {tuple(x.shape)}, dtype {x.dtype}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         shapes = (
             f"model(x) has shape {tuple(out.shape)} and y has shape {tuple(y[idx].shape)}"
             if isinstance(out, torch.Tensor)
@@ -337,6 +393,12 @@ def check_mean_loss(model: Any, loss_fn: Any, x: Any, y: Any, *, sum_ok: bool = 
                 f"loss_fn(model(x), y) failed on {len(rows)} rows of data ({shapes}): {type(exc).__name__}: {exc}"
             ) from exc
         total, grad = value_and_grad(batch)
+        if _elementwise(loss_fn) and isinstance(out, torch.Tensor) and out.shape != y[idx].shape:
+            raise ValueError(
+                f"y must have the shape of model(x) for {getattr(loss_fn, '__name__', type(loss_fn).__name__)}, "
+                f"which compares them entry by entry, but {shapes}"
+                + (" (use y.unsqueeze(-1))" if tuple(out.shape) == tuple(y[idx].shape) + (1,) else "")
+            )
         try:
             singles = [value_and_grad(loss_fn(model(x[i : i + 1]), y[i : i + 1])) for i in rows]
         except Exception:  # a loss that needs several rows: nothing to compare

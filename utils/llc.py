@@ -73,6 +73,7 @@ from . import mcmc
 from ._llc_batched import ChainLoss
 from ._llc_sampling import Run, SamplerDivergedError, minibatches, run_chains, sgld_step
 from ._validate import (
+    check_array,
     check_callable,
     check_choice,
     check_data,
@@ -430,9 +431,10 @@ def calibrate_step_size(
     Draw it with :func:`utils.plotting.plot_step_size_scan`. With SGLD the estimate drifts with
     the step size (too small: unconverged, too large: biased upwards); with MALA it should not.
     """
-    eps = np.asarray(sorted(float(check_real("step_sizes", s, positive=True)) for s in step_sizes))
-    if eps.size < 2:
-        raise ValueError("step_sizes must hold at least 2 values")
+    eps = check_array("step_sizes", step_sizes, positive=True)
+    if eps.ndim != 1 or eps.size < 2:
+        raise ValueError(f"step_sizes must be a 1-D sequence of at least 2 step sizes, got shape {eps.shape}")
+    eps = np.sort(eps)
     k = eps.size
     mean, std, rh, acc = (np.full(k, np.nan) for _ in range(4))
     converged, diverged = np.zeros(k, bool), np.zeros(k, bool)
