@@ -49,6 +49,31 @@ def test_hutchinson_trace_is_close_to_the_exact_trace(mlp_case) -> None:
     assert err < 0.05 * abs(exact)
 
 
+def test_hutchinson_error_is_the_exact_standard_error(mlp_case) -> None:
+    # For Rademacher v and symmetric H, Var(v^T H v) = 2 sum_{i != j} H_ij^2 (exact), so the
+    # standard error of the mean of m draws is sqrt(2 (||H||_F^2 - sum_i H_ii^2) / m).
+    model, data = mlp_case
+    H = reference_hessian(model, data)
+    m = 4000
+    exact = float(torch.sqrt(2 * ((H**2).sum() - (torch.diagonal(H) ** 2).sum()) / m))
+    assert cv.hessian_trace_error(model, mse, data, num_samples=m, seed=2) == pytest.approx(exact, rel=0.1)
+
+
+def test_hutchinson_works_with_torch_mse_loss() -> None:
+    # forward-over-reverse differentiation fails inside F.mse_loss's backward (torch 2.13)
+    torch.manual_seed(3)
+    model = torch.nn.Linear(3, 1).double()
+    x, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
+    loss = torch.nn.functional.mse_loss
+    diagonal = torch.diagonal(cv.hessian(model, loss, (x, y)))
+    # H = (2/n) [x 1]^T [x 1]: its diagonal is 2 mean(x_j^2) and 2 for the bias
+    want = torch.cat([2 * (x**2).mean(0), torch.tensor([2.0], dtype=torch.float64)])
+    assert torch.allclose(diagonal, want, rtol=1e-12)
+    est = cv.hessian_trace(model, loss, (x, y), num_samples=2000, seed=0)
+    err = cv.hessian_trace_error(model, loss, (x, y), num_samples=2000, seed=0)
+    assert abs(est - float(want.sum())) < 4 * err
+
+
 def test_hutchinson_is_exact_for_a_diagonal_hessian() -> None:
     class Separable(torch.nn.Module):  # loss sum_i a_i w_i^2 + w_i^4: diagonal Hessian
         def __init__(self) -> None:
