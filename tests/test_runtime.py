@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from utils import plotting
-
 from utils.exercises import CheckResult, attempt
 from utils.progress import progress
 from utils.runtime import _set_seed, get_device, setup

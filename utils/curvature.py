@@ -11,9 +11,15 @@ trainable parameters of ``model``, flattened in ``model.named_parameters()`` ord
   ``g_i`` the gradient of the loss on sample ``i`` alone, i.e. ``(1/n) sum_i ||g_i||^2``, exact,
   from per-sample gradients (``torch.func.vmap`` of ``torch.func.grad``).
 
-None of them changes the model's parameters (they evaluate ``torch.func.functional_call`` on
-detached copies). ``loss_fn`` must average over samples, so that on one sample it is that
-sample's loss.
+All derivatives are reverse over reverse (the pullback of the gradient), which every torch
+layer and loss supports; forward-mode (``jvp``) is missing for some (``F.soft_margin_loss``) and
+fails inside others (``F.mse_loss``: "ZeroTensors are immutable"). The model is evaluated in eval
+mode, as :func:`utils.training.evaluate` does: dropout off and batch norm on its running
+statistics, so that ``L`` is a deterministic mean of per-sample losses.
+
+None of them changes the model's parameters or buffers (they evaluate
+``torch.func.functional_call`` on detached copies). ``loss_fn`` must average over samples, so
+that on one sample it is that sample's loss.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ._validate import (
     check_module,
     check_real,
     check_seed,
+    eval_mode,
 )
 
 __all__ = ["fisher_trace", "hessian", "hessian_rank", "hessian_trace", "hessian_trace_error"]
@@ -49,12 +56,13 @@ def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("model must have trainable parameters (requires_grad), found none")
-    check_mean_loss(model, loss_fn, x, y)
+    check_mean_loss(model, loss_fn, x, y)  # in eval mode (it sets it itself)
     names = [k for k, _ in named]
     shapes = [p.shape for _, p in named]
     sizes = [p.numel() for _, p in named]
     frozen = {k: v.detach() for k, v in model.named_parameters() if k not in names}
-    frozen.update(dict(model.named_buffers()))
+    # copies of the buffers: nothing writes to the model's own
+    frozen.update({k: b.detach().clone() for k, b in model.named_buffers()})
     w = torch.cat([p.detach().reshape(-1) for _, p in named]).clone()
 
     def f(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -68,9 +76,16 @@ def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch
 
 def hessian(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """The full Hessian ``d^2 L / dw dw`` at the model's parameters, shape ``(d, d)`` (chapter 10)."""
-    f, w = _flat_loss(model, loss_fn, data)
-    x, y = data
-    return torch.func.hessian(f)(w, x, y)
+    with eval_mode(check_module("model", model)):
+        f, w = _flat_loss(model, loss_fn, data)
+        x, y = data
+        _, pullback = vjp(grad(lambda flat: f(flat, x, y)), w)
+        basis = torch.eye(w.numel(), dtype=w.dtype)
+        try:
+            rows = vmap(lambda e: pullback(e)[0], chunk_size=256)(basis)
+        except RuntimeError:  # a model that vmap cannot batch: one row at a time
+            rows = torch.stack([pullback(e)[0] for e in basis])
+        return rows.detach()
 
 
 def hessian_rank(H: torch.Tensor | np.ndarray, *, rtol: float = 1e-6) -> int:
@@ -92,6 +107,11 @@ def _hutchinson(model: Any, loss_fn: Any, data: Any, num_samples: Any, seed: Any
     """The ``num_samples`` values ``v^T H v`` for Rademacher ``v`` drawn with ``seed``."""
     num_samples = check_int("num_samples", num_samples, minimum=1)
     seed = check_seed("seed", seed)
+    with eval_mode(check_module("model", model)):
+        return _quadratic_forms(model, loss_fn, data, num_samples, seed)
+
+
+def _quadratic_forms(model: Any, loss_fn: Any, data: Any, num_samples: int, seed: int) -> torch.Tensor:
     f, w = _flat_loss(model, loss_fn, data)
     x, y = data
     gen = torch.Generator().manual_seed(seed)
@@ -146,6 +166,11 @@ def fisher_trace(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tens
     noiseless teacher fitted exactly) every ``grad loss_i`` vanishes, so this trace is 0 even
     where the Hessian is not.
     """
+    with eval_mode(check_module("model", model)):
+        return _fisher_trace(model, loss_fn, data)
+
+
+def _fisher_trace(model: Any, loss_fn: Any, data: Any) -> float:
     f, w = _flat_loss(model, loss_fn, data)
     x, y = data
 
