@@ -133,6 +133,10 @@ def test_hessian_rank() -> None:
     assert cv.hessian_rank(H) == 3
     assert cv.hessian_rank(H, rtol=1e-2) == 2
     assert cv.hessian_rank(torch.zeros(3, 3)) == 0
+    assert cv.hessian_rank(np.array([[2.0]])) == 1  # one parameter
+    assert cv.hessian_rank(np.array([[-2.0, 0.0], [0.0, 1.0]])) == 2  # eigenvalues counted by size, either sign
+    with pytest.raises(ValueError, match=r"^H must be a non-empty square matrix"):
+        cv.hessian_rank(np.zeros((0, 0)))
 
 
 def test_errors_name_the_argument(mlp_case) -> None:
