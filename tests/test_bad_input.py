@@ -53,6 +53,13 @@ def _llc(loss_fn=F.mse_loss, data=(X16, Y16)):
     return llc.estimate_llc(LINEAR, loss_fn, data, num_chains=2, num_draws=10)
 
 
+def _zero(model: nn.Module) -> nn.Module:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
 class _Fails(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise IndexError("index 7 is out of bounds")
@@ -112,6 +119,18 @@ CASES = {
         lambda: token_models.TokenMLP(2, 1, 3, width=4)(torch.zeros(2, 2)),
         TypeError,
         r"^x must hold integer tokens",
+    ),
+    "TokenMLP: a single token outside the vocabulary": (
+        lambda: token_models.TokenMLP(1, 1, 3, width=4)(torch.tensor([[3]])),
+        ValueError,
+        r"^x must hold tokens in \[0, 3\)",
+    ),
+    "fisher_trace: a summed loss on small losses": (  # the sum is found however small the losses are
+        lambda: curvature.fisher_trace(
+            _zero(nn.Linear(3, 1)), lambda out, y: ((out - y) ** 2).sum(), (X16, 1e-3 * Y16[:, None])
+        ),
+        ValueError,
+        r"^loss_fn\(model\(x\), y\) must average the per-sample losses",
     ),
     "TokenMLP: token outside the vocabulary": (
         lambda: token_models.TokenMLP(2, 1, 3, width=4)(torch.full((2, 2), 3)),
