@@ -143,6 +143,11 @@ CASES = {
         ValueError,
         r"^trace must be a rectangular array",
     ),
+    "r_hat: an integer too large for a float": (
+        lambda: mcmc.r_hat([[10**400, 1, 2, 3], [1, 2, 3, 4]]),
+        ValueError,
+        r"^trace must be finite",
+    ),
     "least_squares: NaN": (
         lambda: icl.least_squares(np.full((2, 3, 2), np.nan), np.zeros((2, 3)), np.zeros((2, 2))),
         ValueError,
