@@ -34,6 +34,7 @@ from utils import (
     random_networks,
     rg,
     signal,
+    stats,
     tms,
     tms_model,
     token_models,
@@ -147,6 +148,11 @@ CASES = {
         lambda: mcmc.r_hat([[10**400, 1, 2, 3], [1, 2, 3, 4]]),
         ValueError,
         r"^trace must be finite",
+    ),
+    "seed_mean: no such axis": (
+        lambda: stats.seed_mean(np.ones((3, 2)), axis=2),
+        ValueError,
+        r"^axis must be <= 1",
     ),
     "least_squares: NaN": (
         lambda: icl.least_squares(np.full((2, 3, 2), np.nan), np.zeros((2, 3)), np.zeros((2, 2))),
