@@ -331,3 +331,22 @@ def test_the_shape_check_leaves_good_calls_alone() -> None:
     logits_model = nn.Linear(3, 4)
     labels = torch.randint(0, 4, (16,), generator=torch.Generator().manual_seed(2))
     assert np.isfinite(_train(F.cross_entropy, (X16, labels), model=logits_model).final("train/loss"))
+
+
+def test_a_mean_loss_of_a_deep_chaotic_float32_ensemble_is_accepted() -> None:
+    # chapter 5b's loss (each network's mean logistic loss, summed): in float32 the round-off of
+    # batched against one-row evaluation grows through 36 chaotic layers beyond the check's
+    # tolerance on gradients; the check then decides in float64, where the loss is a mean
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 16, generator=g)
+    y = (x @ torch.randn(16, generator=g) > 0).float()
+    sigma_w = np.tile(np.sqrt(np.linspace(0.5, 4, 12)), 3)
+    model = random_networks.ParallelMLP(sigma_w, in_dim=16, width=32, depth=36, sigma_b=0.05**0.5, seed=3)
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        per_net = F.binary_cross_entropy_with_logits(out[..., 0], y.expand(out.shape[0], -1), reduction="none")
+        return per_net.mean(1).sum()
+
+    hist = training.train(model, loss, (x, y), steps=1, lr=0.1, optimizer="sgd", progress=False)
+    assert np.isfinite(hist.final("train/loss"))
+    assert next(model.parameters()).dtype == torch.float32  # the model itself is left in float32
