@@ -336,7 +336,7 @@ def test_the_shape_check_leaves_good_calls_alone() -> None:
 def test_a_mean_loss_of_a_deep_chaotic_float32_ensemble_is_accepted() -> None:
     # chapter 5b's loss (each network's mean logistic loss, summed): in float32 the round-off of
     # batched against one-row evaluation grows through 36 chaotic layers beyond the check's
-    # tolerance on gradients; the check then decides in float64, where the loss is a mean
+    # tolerance (on the loss and its gradients); the check then decides in float64
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 16, generator=g)
     y = (x @ torch.randn(16, generator=g) > 0).float()
