@@ -119,3 +119,12 @@ def test_bad_input_names_the_argument() -> None:
         icl.dmmse(x, y, xq, np.zeros((1, 3)), 1.0)
     with pytest.raises(ValueError, match=r"^num_context must"):
         icl.optimal_gamma(0, 2)
+
+
+def test_optimal_gamma_with_one_context_example() -> None:
+    # N = 1 is allowed: Gamma* = 1 / (d + 2), and it minimises the risk (a parabola in gamma)
+    assert icl.optimal_gamma(1, 1) == pytest.approx(1 / 3)
+    g = icl.optimal_gamma(1, 2, 0.5)
+    assert icl.gd_step_risk(g, 1, 2, 0.5) < min(
+        icl.gd_step_risk(g - 0.01, 1, 2, 0.5), icl.gd_step_risk(g + 0.01, 1, 2, 0.5)
+    )

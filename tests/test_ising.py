@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -18,7 +19,6 @@ from utils import _ising_multispin, ising, ising_exact, mcmc
 
 def test_critical_temperature_is_self_dual_point() -> None:
     # Kramers-Wannier duality: sinh(2 / T_c) = 1.
-    assert ising_exact.T_C == pytest.approx(2.269185314213022, rel=1e-14)
     assert math.sinh(2 / ising_exact.T_C) == pytest.approx(1.0, rel=1e-14)
 
 
@@ -425,8 +425,39 @@ def test_sample_rejects_bad_input(kwargs: dict, error: type, match: str) -> None
         ising.sample(args.pop("L"), args.pop("T"), **args)
 
 
-def test_wolff_accepts_odd_lattices() -> None:
-    assert ising.sample(5, 2.0, num_samples=1, num_burnin=1, algorithm="wolff").shape == (1, 1, 5, 5)
+def _transfer_matrix_energy(L: int, T: float) -> float:
+    """Exact energy per spin of the periodic L x L lattice from its row-to-row transfer matrix (2^L states).
+
+    ln Z = ln tr(M^L), M = D^(1/2) exp(beta s.s') D^(1/2), D = exp(beta sum_i s_i s_(i+1)) within a row;
+    the energy is -(1/L^2) d ln Z / d beta by a central difference.
+    """
+    rows = np.array(list(itertools.product([1, -1], repeat=L)))
+    within = (rows * np.roll(rows, -1, axis=1)).sum(1)
+    between = rows @ rows.T
+
+    def log_z(beta: float) -> float:
+        half = np.exp(beta * within / 2)
+        ev = np.linalg.eigvalsh(half[:, None] * np.exp(beta * between) * half[None, :])
+        return L * np.log(ev.max()) + np.log(np.sum((ev / ev.max()) ** L))
+
+    h = 1e-5
+    return -(log_z(1 / T + h) - log_z(1 / T - h)) / (2 * h * L * L)
+
+
+@pytest.mark.parametrize("L", [3, 5, 7])
+def test_finite_lattice_energy_is_exact_on_odd_lattices(L: int) -> None:
+    for T in (1.5, ising_exact.T_C, 3.0):
+        assert ising_exact.finite_lattice_energy(L, T) == pytest.approx(_transfer_matrix_energy(L, T), abs=1e-8)
+
+
+@pytest.mark.parametrize("L", [5, 7])
+def test_wolff_on_odd_lattices_matches_kaufmans_exact_energy(L: int) -> None:
+    # Metropolis needs an even L (checkerboard); Wolff runs on any L, and on odd L it must sample the
+    # same Boltzmann distribution: its mean energy against Kaufman's exact finite-lattice value
+    T = np.array([1.8, ising_exact.T_C, 3.0])
+    obs = ising.sample_observables(L, T, num_samples=20_000, num_burnin=200, algorithm="wolff", seed=L)
+    err = mcmc.binned_error(obs.e, 40)
+    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(L, T)), 5 * err)
 
 
 def test_observable_functions_reject_bad_input() -> None:

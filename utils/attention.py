@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_int, check_real, check_seed
+from ._validate import check_int, check_real, check_seed, check_tensor
 
 __all__ = ["ICLTransformer", "LinearSelfAttention", "SingleHeadAttention", "attention"]
 
@@ -23,6 +23,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.
     ``q`` ``[..., T_q, d_k]``, ``k`` ``[..., T, d_k]``, ``v`` ``[..., T, d_v]``; returns
     ``(A v, A)``, shapes ``[..., T_q, d_v]`` and ``[..., T_q, T]``; each row of ``A`` sums to 1.
     """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        check_tensor(name, t, kind="float")
+        if t.ndim < 2:
+            raise ValueError(f"{name} must have at least 2 axes [..., tokens, features], got shape {tuple(t.shape)}")
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"q, k, v must be [..., T_q, d_k], [..., T, d_k], [..., T, d_v], got "
@@ -57,7 +61,8 @@ class SingleHeadAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Output ``[batch, T, d_model]``; with ``last_only`` only the last token's row, ``[batch, 1, d_model]``."""
-        if h.shape[-1] != self.d_model:
+        check_tensor("h", h, kind="float")
+        if h.ndim < 2 or h.shape[-1] != self.d_model:
             raise ValueError(f"h must have last dimension d_model = {self.d_model}, got shape {tuple(h.shape)}")
         q = h[..., -1:, :] @ self.W_Q if last_only else h @ self.W_Q
         out, _ = attention(q, h @ self.W_K, h @ self.W_V)
@@ -101,6 +106,7 @@ class LinearSelfAttention(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Predictions ``[P]`` for tokens ``[P, N + 1, d + 1]`` (query last)."""
+        check_tensor("tokens", tokens, kind="float")
         if tokens.ndim != 3 or tokens.shape[-1] != self.dim + 1 or tokens.shape[1] < 2:
             raise ValueError(
                 f"tokens must have shape [P, N + 1, {self.dim + 1}] with N >= 1, got {tuple(tokens.shape)}"
@@ -166,8 +172,7 @@ class ICLTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Predictions ``[P]`` read out at the last token."""
-        if tokens.ndim != 3 or tokens.shape[-1] != self.d_in:
-            raise ValueError(f"tokens must have shape [P, T, {self.d_in}], got {tuple(tokens.shape)}")
+        self._check_tokens(tokens)
         h = tokens @ self.embed
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -179,9 +184,16 @@ class ICLTransformer(nn.Module):
                 h = h + self.mlps[i](h)
         return h[:, -1] @ self.readout
 
+    def _check_tokens(self, tokens: torch.Tensor) -> None:
+        check_tensor("tokens", tokens, kind="float")
+        if tokens.ndim != 3 or tokens.shape[-1] != self.d_in:
+            raise ValueError(f"tokens must have shape [P, T, {self.d_in}], got {tuple(tokens.shape)}")
+
     @torch.no_grad()
     def attention_weights(self, tokens: torch.Tensor, layer: int = 0) -> torch.Tensor:
         """Attention matrix ``[P, T, T]`` of block ``layer`` on ``tokens``."""
+        self._check_tokens(tokens)
+        layer = check_int("layer", layer, minimum=0, maximum=len(self.layers) - 1)
         h = tokens @ self.embed
         for i in range(layer):
             h = h + self.layers[i](h)

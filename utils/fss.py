@@ -133,6 +133,8 @@ def power_law_fit(x: np.ndarray, y: np.ndarray, y_err: np.ndarray) -> PowerLawFi
     y_err = check_array("y_err", y_err, positive=True)
     if not (x.ndim == y.ndim == y_err.ndim == 1 and x.size == y.size == y_err.size >= 3):
         raise ValueError(f"x, y and y_err must be 1-D arrays of one length >= 3, got {x.size}, {y.size}, {y_err.size}")
+    if np.ptp(x) == 0:
+        raise ValueError(f"x must hold at least two different values to fit a slope, got {x.tolist()}")
     f = linear_fit(np.log(x), np.log(y), y_err / y)
     return PowerLawFit(f.slope, f.slope_err, float(np.exp(f.intercept)), f.chi2, f.dof, f.p_value)
 

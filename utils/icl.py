@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_int, check_real
+from ._validate import check_array, check_int, check_real
 
 __all__ = ["dmmse", "gd_step", "gd_step_risk", "least_squares", "least_squares_risk", "optimal_gamma", "ridge"]
 
 
 def _batch(x: Any, y: Any, x_query: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x, y, xq = (np.asarray(a, dtype=np.float64) for a in (x, y, x_query))
+    x, y, xq = check_array("x", x), check_array("y", y), check_array("x_query", x_query)
     if x.ndim != 3 or y.shape != x.shape[:2] or xq.shape != (x.shape[0], x.shape[2]):
         raise ValueError(
             f"x, y, x_query must have shapes [P, n, d], [P, n], [P, d], got {x.shape}, {y.shape}, {xq.shape}"
@@ -53,11 +53,11 @@ def gd_step(x: Any, y: Any, x_query: Any, gamma: float | Any) -> np.ndarray:
     """Predictions ``x_q^T Gamma m`` after one GD step from 0, ``m = (1/n) sum_i y_i x_i``; ``gamma`` a scalar or ``[d, d]``."""
     x, y, xq = _batch(x, y, x_query)
     d = x.shape[2]
-    g = np.asarray(gamma, dtype=np.float64)
+    g = check_array("gamma", gamma)
     if g.ndim == 0:
         g = float(g) * np.eye(d)
-    if g.shape != (d, d) or not np.all(np.isfinite(g)):
-        raise ValueError(f"gamma must be a finite scalar or a [{d}, {d}] matrix, got shape {g.shape}")
+    if g.shape != (d, d):
+        raise ValueError(f"gamma must be a scalar or a [{d}, {d}] matrix, got shape {g.shape}")
     n = max(x.shape[1], 1)
     m = np.einsum("pni,pn->pi", x, y) / n
     return np.einsum("pi,ij,pj->p", xq, g, m)
@@ -70,7 +70,7 @@ def dmmse(x: Any, y: Any, x_query: Any, tasks: Any, noise: float) -> np.ndarray:
     """
     noise = check_real("noise", noise, positive=True)
     x, y, xq = _batch(x, y, x_query)
-    t = np.asarray(tasks, dtype=np.float64)
+    t = check_array("tasks", tasks)
     if t.ndim != 2 or t.shape[1] != x.shape[2] or t.shape[0] == 0:
         raise ValueError(f"tasks must have shape [M, {x.shape[2]}] with M >= 1, got {t.shape}")
     resid = y[:, None, :] - np.einsum("pni,mi->pmn", x, t)  # [P, M, n]

@@ -35,7 +35,15 @@ import numpy as np
 from . import _ising_multispin as packed
 from ._ising_kernels import measure, metropolis_sweeps, wolff_burnin, wolff_sweeps
 from ._splitmix import TWO53, seed_states
-from ._validate import check_choice, check_int, check_samples, check_seed, check_temperature, float_or_array
+from ._validate import (
+    as_rectangular,
+    check_choice,
+    check_int,
+    check_samples,
+    check_seed,
+    check_temperature,
+    float_or_array,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -221,7 +229,9 @@ def sample_observables(
 
 
 def _spin_array(spins: np.ndarray, name: str = "spins") -> np.ndarray:
-    arr = np.asarray(spins)
+    arr = as_rectangular(name, spins, "an array of spins +1 and -1")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of spins +1 and -1, got dtype {arr.dtype}")
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must have shape (..., L, L), got {arr.shape}")
     if arr.size and not np.all(np.abs(arr) == 1):
@@ -282,11 +292,23 @@ def correlation_function(spins: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+def _temperatures_for(samples: np.ndarray, T: float | np.ndarray) -> np.ndarray:
+    """``T`` checked, and checked to broadcast against the samples' leading shape (one T per row of samples)."""
+    T = check_temperature("T", T)
+    try:
+        np.broadcast_shapes(T.shape, samples.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"T must be one temperature or one per row of samples, shape {samples.shape[:-1]}, got shape {T.shape}"
+        ) from None
+    return T
+
+
 def susceptibility(m: np.ndarray, T: float | np.ndarray, L: int) -> float | np.ndarray:
     """Susceptibility per spin ``L^2 (<m^2> - <|m|>^2) / T`` from ``|m|`` samples (last axis) (chapter 3)."""
     m = check_samples("m", m)
     L = check_int("L", L, minimum=1)
-    T = check_temperature("T", T)
+    T = _temperatures_for(m, T)
     return float_or_array(L * L * (np.mean(m**2, axis=-1) - np.mean(np.abs(m), axis=-1) ** 2) / T)
 
 
@@ -294,7 +316,7 @@ def specific_heat(e: np.ndarray, T: float | np.ndarray, L: int) -> float | np.nd
     """Specific heat per spin ``L^2 (<e^2> - <e>^2) / T^2`` from energy-per-spin samples (chapter 3)."""
     e = check_samples("e", e)
     L = check_int("L", L, minimum=1)
-    T = check_temperature("T", T)
+    T = _temperatures_for(e, T)
     return float_or_array(L * L * np.var(e, axis=-1) / T**2)
 
 
