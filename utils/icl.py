@@ -11,6 +11,8 @@ returns the predictions of ``y_q``, shape ``[P]``. Inputs may be NumPy arrays or
 - :func:`gd_step`: one step of preconditioned gradient descent from ``w = 0`` on
   ``L(w) = (1/2n) sum_i (y_i - w . x_i)^2``: ``w_1 = Gamma m``, ``m = (1/n) sum_i y_i x_i``.
 - :func:`dmmse`: the posterior mean when the task is one of ``M`` known vectors (Raventos et al. 2023).
+- :func:`softmax_smoother`: a kernel smoother ``sum_i softmax_i(beta x_q . x_i) y_i``, what one softmax
+  head that reads the labels computes.
 """
 
 from __future__ import annotations
@@ -77,6 +79,18 @@ def dmmse(x: Any, y: Any, x_query: Any, tasks: Any, noise: float) -> np.ndarray:
     post = np.exp(log_post)
     post /= post.sum(axis=1, keepdims=True)
     return np.einsum("pm,mi,pi->p", post, t, xq)
+
+
+def softmax_smoother(x: Any, y: Any, x_query: Any, beta: float) -> np.ndarray:
+    """Nadaraya-Watson predictions ``sum_i a_i y_i`` with ``a = softmax_i(beta x_q . x_i)`` (weights sum to 1)."""
+    beta = check_real("beta", beta)
+    x, y, xq = _batch(x, y, x_query)
+    if x.shape[1] == 0:
+        raise ValueError("x must hold at least one context point, got n = 0")
+    logits = beta * np.einsum("pni,pi->pn", x, xq)
+    logits -= logits.max(axis=1, keepdims=True)
+    a = np.exp(logits)
+    return np.sum(a * y, axis=1) / a.sum(axis=1)
 
 
 def optimal_gamma(num_context: int, dim: int, noise: float = 0.0) -> float:
