@@ -11,7 +11,14 @@ import numpy as np
 import torch
 
 from utils import icl
-from utils.exercises.ch07 import GRADED, check_attention, check_dmmse, check_optimal_gamma, check_ridge
+from utils.exercises.ch07 import (
+    GRADED,
+    check_attention,
+    check_dmmse,
+    check_optimal_gamma,
+    check_prefix_matching,
+    check_ridge,
+)
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning/07_in_context_learning.ipynb"
 
@@ -85,6 +92,36 @@ def test_dmmse_check() -> None:
     assert "square the noise" in check_dmmse(noise_not_squared).message
     assert "not equally" in check_dmmse(uniform).message
     assert not check_dmmse(stub).passed
+
+
+def test_prefix_matching_check() -> None:
+    def right(pattern, tokens):
+        t = len(tokens)
+        total, count = 0.0, 0
+        for i in range(t):
+            matches = [s for s in range(1, i + 1) if tokens[s - 1] == tokens[i]]
+            if matches:
+                total += sum(pattern[i, s] for s in matches)
+                count += 1
+        return total / count
+
+    def occurrence_itself(pattern, tokens):
+        t = len(tokens)
+        rows = [sum(pattern[i, s] for s in range(i) if tokens[s] == tokens[i]) for i in range(t)]
+        has = [any(tokens[s] == tokens[i] for s in range(i)) for i in range(t)]
+        return float(np.mean([r for r, h in zip(rows, has, strict=True) if h]))
+
+    def all_positions(pattern, tokens):
+        t = len(tokens)
+        return float(
+            np.mean([sum(pattern[i, s] for s in range(1, i + 1) if tokens[s - 1] == tokens[i]) for i in range(t)])
+        )
+
+    assert check_prefix_matching(right).passed
+    assert "token after it" in check_prefix_matching(occurrence_itself).message
+    assert "only over the positions" in check_prefix_matching(all_positions).message
+    assert not check_prefix_matching(lambda p, t: 0.5).passed
+    assert not check_prefix_matching(stub).passed
 
 
 def _solution_code(nb: nbformat.NotebookNode, label: str) -> str:

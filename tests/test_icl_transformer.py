@@ -101,6 +101,9 @@ def test_stacked_lsa_matches_the_single_layer_and_its_gamma() -> None:
             torch.testing.assert_close(st.gamma()[1], single.gamma())
     st = StackedLinearAttention(3, num_models=2, separate_kq=True, seed=0)
     torch.testing.assert_close(st.kq(), st.W_K @ st.W_Q.transpose(1, 2))
+    c, z_q = st.moments(p.tokens())
+    torch.testing.assert_close(c[4], p.tokens()[4, :-1].T @ p.tokens()[4, :-1] / 7)
+    torch.testing.assert_close(st.predict(c, z_q), st(p.tokens()))
 
 
 def test_softmax_smoother_by_hand_and_its_limits() -> None:
@@ -127,5 +130,7 @@ def test_bad_input_names_the_argument() -> None:
         train_icl(StackedICLTransformer(4, num_models=2), [None], num_context=3, noise=0.0, steps=1)
     with pytest.raises(ValueError, match=r"^tokens must"):
         StackedLinearAttention(3)(torch.zeros(2, 5, 3))
+    with pytest.raises(ValueError, match=r"^c, z_q must"):
+        StackedLinearAttention(3).predict(torch.zeros(2, 4, 4), torch.zeros(3, 4))
     with pytest.raises(ValueError, match=r"^beta must"):
         icl.softmax_smoother(np.zeros((1, 2, 2)), np.zeros((1, 2)), np.zeros((1, 2)), float("nan"))

@@ -154,15 +154,33 @@ class StackedLinearAttention(nn.Module):
         """The merged key-query matrix ``[S, d + 1, d + 1]`` (``W_K W_Q^T`` when separate)."""
         return self.W_K @ self.W_Q.transpose(1, 2) if self.separate_kq else self.W_KQ
 
+    @staticmethod
+    def moments(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(C, z_q)``: the context's second moments ``C = (1/N) sum_i z_i z_i^T`` ``[P, d + 1, d + 1]`` and the query ``[P, d + 1]``.
+
+        All a linear attention layer needs of a prompt: compute them once to train on a fixed set.
+        """
+        if tokens.ndim != 3 or tokens.shape[1] < 2:
+            raise ValueError(f"tokens must have shape [P, N + 1, d + 1] with N >= 1, got {tuple(tokens.shape)}")
+        ctx = tokens[:, :-1]
+        return ctx.transpose(1, 2) @ ctx / ctx.shape[1], tokens[:, -1]
+
+    def predict(self, c: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[S, P]`` from the moments ``(C, z_q)`` of :meth:`moments`."""
+        if c.ndim != 3 or c.shape[1:] != (self.dim + 1, self.dim + 1) or z_q.shape != (c.shape[0], self.dim + 1):
+            raise ValueError(
+                f"c, z_q must have shapes [P, {self.dim + 1}, {self.dim + 1}], [P, {self.dim + 1}], "
+                f"got {tuple(c.shape)}, {tuple(z_q.shape)}"
+            )
+        return torch.einsum("sj,pjk,skl,pl->sp", self.W_PV[:, self.dim], c, self.kq(), z_q)
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Predictions ``[S, P]`` of every model for tokens ``[P, N + 1, d + 1]`` (query last)."""
         if tokens.ndim != 3 or tokens.shape[-1] != self.dim + 1 or tokens.shape[1] < 2:
             raise ValueError(
                 f"tokens must have shape [P, N + 1, {self.dim + 1}] with N >= 1, got {tuple(tokens.shape)}"
             )
-        ctx, z_q = tokens[:, :-1], tokens[:, -1]
-        c = ctx.transpose(1, 2) @ ctx / ctx.shape[1]
-        return torch.einsum("sj,pjk,skl,pl->sp", self.W_PV[:, self.dim], c, self.kq(), z_q)
+        return self.predict(*self.moments(tokens))
 
     @torch.no_grad()
     def gamma(self) -> torch.Tensor:

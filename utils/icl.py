@@ -101,16 +101,21 @@ def optimal_gamma(num_context: int, dim: int, noise: float = 0.0) -> float:
     return n / (n + d + 1 + s2)
 
 
-def gd_step_risk(gamma: float, num_context: int, dim: int, noise: float = 0.0) -> float:
-    """Expected squared error ``E (y_hat - y_q)^2`` of one GD step with ``Gamma = gamma I`` (prior ``N(0, I)``).
+def gd_step_risk(gamma: float | Any, num_context: int, dim: int, noise: float = 0.0) -> float:
+    """Expected squared error ``E (y_hat - y_q)^2`` of one GD step with preconditioner ``gamma`` (prior ``N(0, I)``).
 
-    ``gamma^2 d (N + d + 1 + sigma^2) / N - 2 gamma d + d + sigma^2``, from ``E S^2 = (N + d + 1)/N I``.
+    ``gamma`` a scalar (``Gamma = gamma I``) or a ``[d, d]`` matrix:
+    ``(N + d + 1 + sigma^2) / N ||Gamma||_F^2 - 2 tr Gamma + d + sigma^2``, from ``E S^2 = (N + d + 1)/N I``.
     """
-    g = check_real("gamma", gamma)
     n = check_int("num_context", num_context, minimum=1)
     d = check_int("dim", dim, minimum=1)
     s2 = check_real("noise", noise, nonnegative=True) ** 2
-    return g * g * d * (n + d + 1 + s2) / n - 2 * g * d + d + s2
+    g = np.asarray(gamma, dtype=np.float64)
+    if g.ndim == 0:
+        g = check_real("gamma", float(g)) * np.eye(d)
+    if g.shape != (d, d) or not np.all(np.isfinite(g)):
+        raise ValueError(f"gamma must be a finite scalar or a [{d}, {d}] matrix, got shape {g.shape}")
+    return float(np.sum(g * g) * (n + d + 1 + s2) / n - 2 * np.trace(g) + d + s2)
 
 
 def least_squares_risk(num_context: int, dim: int, noise: float = 0.0) -> float:

@@ -27,7 +27,8 @@ class StackedICLTransformer(nn.Module):
     Tokens ``z`` ``[S, B, T, d_in]`` are embedded (``h = z E``), pass ``num_layers`` residual blocks
     ``h <- h + sum_heads softmax(q k^T / sqrt(d_head)) v W_O`` and, with ``mlp_ratio > 0``,
     ``h <- h + W_2 relu(W_1 h + b_1)`` (with ``layer_norm``, each block reads a normalised ``h``,
-    pre-LN, no affine); the prediction is ``u . h`` at the last token. Weights are
+    pre-LN, no affine); the prediction is ``u . h`` at the last token. With ``softmax=False`` the
+    attention is linear, ``(q k^T / sqrt(d_head)) v / T``. Weights are
     ``N(0, init_scale^2 / fan_in)`` drawn from ``seed``; no masks (every token sees every token).
     """
 
@@ -40,6 +41,7 @@ class StackedICLTransformer(nn.Module):
         num_heads: int = 1,
         mlp_ratio: int = 2,
         layer_norm: bool = True,
+        softmax: bool = True,
         num_models: int = 1,
         init_scale: float = 1.0,
         seed: int = 0,
@@ -54,6 +56,7 @@ class StackedICLTransformer(nn.Module):
         self.d_head = d_model // num_heads
         self.mlp_ratio = check_int("mlp_ratio", mlp_ratio, minimum=0)
         self.layer_norm = bool(layer_norm)
+        self.softmax = bool(softmax)
         self.num_models = check_int("num_models", num_models, minimum=1)
         s = check_real("init_scale", init_scale, nonnegative=True)
         gen = torch.Generator().manual_seed(check_seed(seed))
@@ -102,7 +105,8 @@ class StackedICLTransformer(nn.Module):
             v = torch.einsum("sbtd,shde->shbte", a, self.W_V[:, layer])
             scores = q @ k.transpose(-1, -2) / math.sqrt(self.d_head)
             logits.append(scores)
-            h = h + torch.einsum("shbte,shed->sbtd", torch.softmax(scores, -1) @ v, self.W_O[:, layer])
+            weights = torch.softmax(scores, -1) if self.softmax else scores / scores.shape[-1]
+            h = h + torch.einsum("shbte,shed->sbtd", weights @ v, self.W_O[:, layer])
             if self.mlp_ratio:
                 a = self._norm(h)
                 hidden = torch.relu(
