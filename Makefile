@@ -12,7 +12,7 @@ export MKL_NUM_THREADS ?= 1
 export PTDL_NO_PROGRESS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines student answer-key grade
+.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines prose student answer-key grade
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every notebook)"
@@ -22,6 +22,7 @@ help:
 	@echo "make setup-cells  write _config.yml's repository URL into every notebook's setup cell"
 	@echo "make check-pages  screenshot every page (1280/420 px, light/dark) and check it"
 	@echo "make check-lines  list code and printed lines over 79 characters"
+	@echo "make prose  list the numbers in the text that the executed notebooks do not print"
 	@echo "make student [TAG=...]  student copies (no solutions) in _build/student/chapters"
 	@echo "make answer-key         answer keys in _build/answer-key/chapters"
 	@echo "make grade SUBMISSIONS=\"a.ipynb b.ipynb\" GRADES=grades.csv  grade into a CSV"
@@ -89,6 +90,12 @@ check-lines: $(STAMP)
 	@$(BIN)/python tests/line_length.py chapters/*/*.ipynb; code=$$?; \
 	$(BIN)/python tests/line_length.py --outputs _build/jupyter_execute/chapters/*/*.ipynb || code=1; \
 	exit $$code
+
+# Every number in a markdown cell is printed by its notebook or listed in the chapter's
+# numbers.toml (tests/prose_numbers.py), checked on the executed copies that `make book` keeps.
+prose: $(STAMP)
+	@test -d _build/jupyter_execute || $(MAKE) book
+	$(BIN)/python tests/prose_numbers.py _build/jupyter_execute/chapters/*/*.ipynb
 
 # Write the repository URL of _config.yml into every notebook's Colab/Binder setup cell.
 setup-cells: $(STAMP)

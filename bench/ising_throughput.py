@@ -117,8 +117,8 @@ def jit_times() -> tuple[float, float]:
     """First-call time in a fresh interpreter with an empty numba cache (compile) and with a warm one."""
     code = (
         "import time; from utils import ising; t = time.perf_counter();"
-        "ising.sample(8, [2.0], n_samples=1, burnin=1); ising.sample(8, [2.0], n_samples=1, burnin=1, algorithm='wolff');"
-        "ising.sample_observables(8, [2.0], n_samples=1, burnin=1); print(time.perf_counter() - t)"
+        "ising.sample(8, [2.0], num_samples=1, num_burnin=1); ising.sample(8, [2.0], num_samples=1, num_burnin=1, algorithm='wolff');"
+        "ising.sample_observables(8, [2.0], num_samples=1, num_burnin=1); print(time.perf_counter() - t)"
     )
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, NUMBA_CACHE_DIR=str(Path("/tmp") / f"ptdl-numba-bench-{os.getpid()}"))
@@ -133,7 +133,7 @@ def main() -> None:
     from utils.ising import _Chain
 
     check_baseline()
-    chain = _Chain(L, TEMPS, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=0, start="random")
+    chain = _Chain(L, TEMPS, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=0, start="random")
     assert chain.layout is not None, "utils.ising should run L = 64 multispin-coded"
     chain.run(1)  # compile (or load from cache) before timing
     packed.metropolis_sweeps_parallel(chain.E, chain.O, chain.thresholds, chain.states, 1, L // 2, chain.layout[0])

@@ -1,7 +1,7 @@
 """Accuracy and cost of ``utils.llc.estimate_llc`` on deep linear networks with exact lambda.
 
 Each case is a bias-free linear network at an exact factorisation of a noiseless teacher
-(:func:`utils.models.deep_linear_network`, n = 10^4), whose learning coefficient is known
+(:func:`utils.deep_linear.deep_linear_network`, n = 10^4), whose learning coefficient is known
 exactly (Aoyagi 2024, :func:`utils.slt.learning_coefficient_dln`). For every sampler choice the
 script prints the estimate ± std over chains, its relative error, R-hat, bulk ESS, whether the
 run passed its convergence checks, and the CPU seconds of the call (one torch thread).
@@ -26,8 +26,8 @@ import warnings
 
 import torch
 
+from utils.deep_linear import deep_linear_network, half_squared_error
 from utils.llc import estimate_llc
-from utils.models import deep_linear_network, half_squared_error
 from utils.slt import learning_coefficient_dln
 
 CASES = [  # (widths, rank, multiplicity m)

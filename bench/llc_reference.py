@@ -28,8 +28,8 @@ import warnings
 
 import torch
 
+from utils.deep_linear import deep_linear_network, half_squared_error
 from utils.llc import estimate_llc
-from utils.models import deep_linear_network, half_squared_error
 from utils.slt import learning_coefficient_dln
 
 NBETA_DEFAULT = 10_000 / math.log(10_000)

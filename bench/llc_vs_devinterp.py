@@ -4,7 +4,7 @@ Problem: a tanh MLP 16-128-4 (2,692 parameters) trained on a teacher task with n
 samples; 4 chains x (100 burn-in steps + 500 draws), minibatch 256, the same step size,
 localization and nbeta, one draw per step (so both run 2,400 gradient steps), one torch thread,
 three seeds each ("fast, no diagnostics" skips the full-batch losses behind R-hat). Both use plain SGLD (the course's minibatch default); the course side also
-computes its diagnostics with its defaults (R-hat on full-batch losses at ``diagnostic_draws``: one
+computes its diagnostics with its defaults (R-hat on full-batch losses at its diagnostic draws: one
 per epoch of draws, here 13 per chain). The script asserts that the
 two estimates agree (within 4 standard errors of the difference of their means over seeds,
 or 5 %).

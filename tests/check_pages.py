@@ -16,7 +16,14 @@ The check fails on:
 - display math wider than the page at 420 px, or a page wider than the screen;
 - a figure shown smaller than it was drawn at 1280 px (its fonts then fall below 10 pt), or an
   image that does not load;
-- widgets that do not render, and network requests that had to be refused.
+- a figure without a numbered caption ("Figure 7.3") or without alt text (a file name is not
+  one), a link "Figure N.M" to a figure whose number is not N.M, and figure text below
+  :data:`MIN_TEXT_PX` screen pixels at 420 px (the style's smallest font, scaled as shown);
+- a control (:mod:`utils.controls`) that does not change its figure when moved (each control is
+  moved in every view), frames that repeat, a control on a box of its own in the dark theme, and
+  ipywidgets (their controls need a kernel, which the book does not have);
+- a chapter page heavier than :data:`MAX_PAGE_MB` with its images;
+- network requests that had to be refused.
 
 It talks to Chromium over the DevTools protocol (a websocket, via tornado, which Jupyter
 already installs). Chromium: ``apt-get install chromium`` (Debian/Ubuntu), or set
@@ -53,6 +60,12 @@ WIDTHS = (1280, 420)
 VIEW_HEIGHT = 900
 THEMES = ("light", "dark")
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
+#: Smallest legible figure text (CSS px): the style's smallest font (utils.plotting.MIN_FONT_PT at
+#: utils.plotting.DPI) shown at the figure's scale on the page must be at least this large.
+MIN_TEXT_PX = 9.0
+MIN_FONT_PX = 11.0 * 100 / 72  # utils.plotting.MIN_FONT_PT (11 pt) at utils.plotting.DPI (100 px per inch)
+#: A chapter page, its HTML and the images it shows, weighs at most this much.
+MAX_PAGE_MB = 8.0
 
 # Runs in the page after it has loaded and MathJax has typeset; returns what it found.
 PROBE = r"""
@@ -73,6 +86,13 @@ async () => {
     const text = node.textContent;
     if (tex.test(text)) { out.rawTex.push(text.trim().slice(0, 120)); }
     if (markup.test(text)) { out.rawMarkup.push(text.trim().slice(0, 120)); }
+  }
+  // authoring syntax in inline code outside code cells: `{term}` or ``{func}`x` `` shown to the reader
+  for (const code of article.querySelectorAll("code")) {
+    if (code.closest(".cell_input, .cell_output, .highlight, pre")) { continue; }
+    if (/\{(term|ref|doc|numref|eq|cite|cite:p|cite:t|func|mod|class|data|meth|attr|download)\}/.test(code.textContent)) {
+      out.rawMarkup.push("authoring syntax: " + code.textContent.trim().slice(0, 100));
+    }
   }
   out.mathErrors = article.querySelectorAll("mjx-merror, .MathJax_Error").length;
   for (const pre of article.querySelectorAll(".cell_input pre, .cell_output pre, div.highlight pre")) {
@@ -106,6 +126,70 @@ async () => {
   }
   out.widgetsExpected = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   out.widgetsRendered = document.querySelectorAll(".jupyter-widgets, .widget-container, .widget-inline-hbox").length;
+  // Figures: every image a cell draws sits in a numbered figure and has alt text that is not a file name.
+  out.figures = 0; out.uncaptioned = []; out.noAlt = []; out.smallText = []; out.cutFigures = [];
+  for (const img of article.querySelectorAll(".cell_output img")) {
+    out.figures += 1;
+    const figure = img.closest("figure");
+    const number = figure && figure.querySelector("figcaption .caption-number");
+    const where = (figure && figure.id) || (img.getAttribute("src") || "").slice(0, 60);
+    if (!number || !/^Figure \d+\.\d+/.test(number.textContent.trim())) { out.uncaptioned.push(where); }
+    const alt = (img.getAttribute("alt") || "").trim();
+    if (alt.length < 8 || /(^|\/)[^ ]+\.(png|jpe?g|svg|gif)$|_images\//i.test(alt)) { out.noAlt.push(where + ": " + alt.slice(0, 60)); }
+    const box = img.getBoundingClientRect();
+    if (box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1)) {
+      out.cutFigures.push(where + ": " + Math.round(box.left) + " to " + Math.round(box.right) + " px");
+    }
+    const drawn = parseFloat(img.getAttribute("width")) || img.naturalWidth / 2;
+    if (img.clientWidth > 0 && drawn > 0) {
+      const px = MIN_FONT_PX * img.clientWidth / drawn;
+      if (px < MIN_TEXT_PX) { out.smallText.push({where: where, px: Math.round(10 * px) / 10}); }
+    }
+  }
+  // Controls: move each one; the figure must change, and every frame must differ from every other.
+  out.controls = [];
+  const dark = document.documentElement.dataset.theme === "dark";
+  for (const root of article.querySelectorAll(".ptdl-control")) {
+    const found = {id: root.id, problems: []};
+    out.controls.push(found);
+    const img = root.querySelector("img");
+    let spec = null;
+    try { spec = JSON.parse(root.querySelector("script.ptdl-control-data").textContent); } catch (e) {}
+    if (!img || !spec) { found.problems.push("no figure or no frames"); continue; }
+    if (new Set(spec.frames).size < spec.frames.length) {
+      found.problems.push((spec.frames.length - new Set(spec.frames).size) + " frames repeat another");
+    }
+    for (const field of root.querySelectorAll("[data-param]")) {
+      const k = +field.dataset.param, old = field.value, last = spec.readouts[k].length - 1;
+      if (last < 1) { found.problems.push("control " + spec.names[k] + " has one value"); continue; }
+      const before = img.src, readout = root.querySelector('output[data-for="' + k + '"]');
+      const shown = readout ? readout.textContent : null;
+      field.value = String(+old === last ? 0 : last);
+      field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", {bubbles: true}));
+      await new Promise(r => setTimeout(r, 30));
+      if (img.src === before) { found.problems.push("moving " + spec.names[k] + " does not change the figure"); }
+      if (readout && readout.textContent === shown) { found.problems.push("moving " + spec.names[k] + " does not change its readout"); }
+      if (!img.complete || img.naturalWidth === 0) { await new Promise(r => setTimeout(r, 200)); }
+      if (img.naturalWidth === 0) { found.problems.push("the frame for " + spec.names[k] + " does not load"); }
+      field.value = old;
+      field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", {bubbles: true}));
+      if (img.src !== before) { found.problems.push("moving " + spec.names[k] + " back does not restore the figure"); }
+    }
+    if (dark) {  // no pale box behind the controls in the dark theme
+      const boxes = [root, root.querySelector(".ptdl-control-inputs"), ...root.querySelectorAll("label, output")];
+      for (let up = root.parentElement; up && !up.matches(".cell_output, article, main"); up = up.parentElement) {
+        boxes.push(up);  // and every box around it, up to the cell's output
+      }
+      for (const el of boxes) {
+        const bg = el ? getComputedStyle(el).backgroundColor : "";
+        const m = bg.match(/rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/);
+        if (m && (m[4] === undefined || +m[4] > 0.1) && (+m[1] + +m[2] + +m[3]) / 3 > 90) {
+          found.problems.push("a light box (" + bg + ") behind the controls in the dark theme");
+          break;
+        }
+      }
+    }
+  }
   return JSON.stringify(out);
 }
 """
@@ -207,8 +291,9 @@ async def check_page(
         )
         await tools.send("Page.navigate", {"url": url}, session)
         await asyncio.wait_for(loaded.wait(), 90)
+        probe = PROBE.replace("MIN_FONT_PX", repr(MIN_FONT_PX)).replace("MIN_TEXT_PX", repr(MIN_TEXT_PX))
         result = await tools.send(
-            "Runtime.evaluate", {"expression": f"({PROBE})()", "awaitPromise": True, "returnByValue": True}, session
+            "Runtime.evaluate", {"expression": f"({probe})()", "awaitPromise": True, "returnByValue": True}, session
         )
         found = json.loads(result["result"]["value"])
         found["errors"] = errors
@@ -304,11 +389,66 @@ def problems(page: str, width: int, found: dict, refused: list[str]) -> list[str
     if found["pageWidth"] > found["viewport"] + 1:
         out.append(f"page is {found['pageWidth']} px wide on a {found['viewport']} px screen")
     out += [f"image does not load: {src}" for src in found["brokenImages"]]
-    if found["widgetsExpected"] and not found["widgetsRendered"]:
-        out.append(f"{found['widgetsExpected']} widgets did not render")
+    if found["widgetsExpected"]:
+        out.append(
+            f"{found['widgetsExpected']} ipywidgets: their controls need a kernel, which the book does not have "
+            "(use utils.controls.explore)"
+        )
+    out += [f"figure without a numbered caption: {where}" for where in found["uncaptioned"]]
+    out += [f"figure without alt text: {where}" for where in found["noAlt"]]
+    out += [f"figure cut off at the screen's edge: {where}" for where in found["cutFigures"]]
+    if width == min(WIDTHS):
+        out += [
+            f"figure text {t['px']} px at {width} px (below {MIN_TEXT_PX} px): {t['where']}" for t in found["smallText"]
+        ]
+    out += [f"control {c['id']}: {p}" for c in found["controls"] for p in c["problems"]]
     out += [f"refused network request: {url}" for url in sorted(set(refused))]
     out += [f"JavaScript error: {e[:160]}" for e in found["errors"]]
     return out
+
+
+FIGURE = re.compile(
+    r'<figure[^>]*\bid="([^"]+)"[^>]*>(?:(?!</figure>).)*?<span class="caption-number">\s*Figure (\d+(?:\.\d+)*)',
+    re.S,
+)
+FIGURE_LINK = re.compile(
+    r'<a\b[^>]*\bhref="([^"]*)"[^>]*>(?:\s*<span[^>]*>)?\s*Figure\s+(\d+(?:\.\d+)*)\s*(?:</span>)?\s*</a>'
+)
+IMAGE_SRC = re.compile(r'<img\b[^>]*\bsrc="(?!data:|https?:)([^"]+)"')
+
+
+def static_problems(html: Path, pages: list[Path]) -> dict[str, list[str]]:
+    """What the HTML files alone show: links "Figure N.M" that name another number than their
+    figure's, and chapter pages heavier than MAX_PAGE_MB with their images."""
+    numbers: dict[tuple[str, str], str] = {}
+    texts = {}
+    for page in html.rglob("*.html"):
+        if {"_static", "_sources", "_images"} & set(page.relative_to(html).parts):
+            continue
+        text = page.read_text(encoding="utf-8")
+        texts[page] = text
+        for fig_id, number in FIGURE.findall(text):
+            numbers[(str(page.resolve()), fig_id)] = number
+    report: dict[str, list[str]] = {}
+    for page in pages:
+        text = texts.get(page) or page.read_text(encoding="utf-8")
+        found = []
+        for href, number in FIGURE_LINK.findall(text):
+            target, _, fig_id = href.partition("#")
+            path = (page.parent / unquote(target)).resolve() if target else page.resolve()
+            real = numbers.get((str(path), fig_id))
+            if real is None:
+                found.append(f"link 'Figure {number}' points to {href}, which is no numbered figure")
+            elif real != number:
+                found.append(f"link 'Figure {number}' points to {href}, which is Figure {real}")
+        name = str(page.relative_to(html))
+        if name.startswith("chapters/"):
+            images = {(page.parent / unquote(src)).resolve() for src in IMAGE_SRC.findall(text)}
+            weight = page.stat().st_size + sum(p.stat().st_size for p in images if p.is_file())
+            if weight > MAX_PAGE_MB * 2**20:
+                found.append(f"page weighs {weight / 2**20:.1f} MB with its images (at most {MAX_PAGE_MB} MB)")
+        report[name] = found
+    return report
 
 
 async def run(pages: list[Path], html: Path, out: Path, chromium: str) -> dict[str, dict[str, list[str]]]:
@@ -399,7 +539,11 @@ def main(argv: list[str] | None = None) -> int:
             and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000]
         )  # redirects
     args.out.mkdir(parents=True, exist_ok=True)
+    static = static_problems(args.html, pages)
     report = asyncio.run(run(pages, args.html, args.out, chromium))
+    for page, found in static.items():
+        if found:
+            report.setdefault(page, {})["built HTML"] = found
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
     failures = 0
     for page, views in report.items():

@@ -9,7 +9,7 @@ import torch
 
 from utils import icl
 from utils.attention import ICLTransformer, LinearSelfAttention, SingleHeadAttention, attention
-from utils.data import icl_regression
+from utils.icl_data import icl_regression
 from utils.training import train
 
 
@@ -88,7 +88,7 @@ def test_trained_lsa_finds_the_optimal_preconditioner() -> None:
 
 
 def test_transformer_shapes_query_key_form_and_fast_path() -> None:
-    model = ICLTransformer(5, 8, n_layers=2, mlp_width=4, init_scale=1.0, seed=1)
+    model = ICLTransformer(5, 8, num_layers=2, mlp_width=4, init_scale=1.0, seed=1)
     z = torch.randn(3, 6, 5, generator=torch.Generator().manual_seed(8))
     out = model(z)
     assert out.shape == (3,)

@@ -61,19 +61,45 @@ def _text(nb: nbformat.NotebookNode, kind: str = "markdown") -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == kind)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_chapter_conventions(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    first = nb.cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith("# "), "first cell: '# Title'"
-    assert "learn" in first.source.lower(), "first cell states what the reader will learn"
-    md = _text(nb)
+def chapter_pages() -> dict[str, list[str]]:
+    """Each chapter's pages in _toc.yml: its first file, then its sub-pages (``sections:``) for a split chapter."""
+    return {
+        ch["file"]: [ch["file"]] + [s["file"] for s in ch.get("sections", [])]
+        for part in TOC.get("parts", [])
+        for ch in part.get("chapters", [])
+        if ch["file"].startswith("chapters/")
+    }
+
+
+CHAPTERS = chapter_pages()
+
+
+def test_a_split_chapter_keeps_its_pages_in_its_folder() -> None:
+    folders = [Path(first).parent for first in CHAPTERS]
+    assert len(set(folders)) == len(folders), "two chapters in _toc.yml share a folder"
+    for first, pages in CHAPTERS.items():
+        strays = [p for p in pages if Path(p).parent != Path(first).parent]
+        assert not strays, f"{first}: its sub-pages must sit in its folder (chapter numbers come from it): {strays}"
+
+
+@pytest.mark.parametrize("first", list(CHAPTERS), ids=[Path(f).parent.name for f in CHAPTERS])
+def test_chapter_conventions(first: str) -> None:
+    # a chapter may be split into several notebooks (issue 24): these hold for the chapter as a whole
+    nbs = [nbformat.read(resolve(page), as_version=4) for page in CHAPTERS[first]]
+    opening = nbs[0].cells[0]
+    assert opening.cell_type == "markdown" and opening.source.startswith("# "), "first cell: '# Title'"
+    assert "learn" in opening.source.lower(), "first cell states what the reader will learn"
+    for page, nb in zip(CHAPTERS[first][1:], nbs[1:], strict=True):
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), f"{page}: '# Title'"
+    md = "\n".join(_text(nb) for nb in nbs)
     exercises = re.findall(r"\{exercise\}", md)
     solutions = re.findall(r"\{solution\}", md)
     assert len(exercises) >= 3, f"{len(exercises)} exercises; the course wants at least 3"
     assert len(solutions) >= len(exercises), "every exercise has a solution"
     assert re.search(r"^#+ .*Summary", md, re.M), "a Summary section"
-    assert "utils.exercises" in _text(nb, "code"), "at least one code exercise checked by utils.exercises"
+    assert any("utils.exercises" in _text(nb, "code") for nb in nbs), (
+        "at least one code exercise checked by utils.exercises"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

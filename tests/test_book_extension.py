@@ -165,12 +165,54 @@ def test_course_map_rejects_a_dependency_on_a_later_chapter() -> None:
 
 def test_course_map_svgs_link_existing_chapters_only() -> None:
     parts, chapters, _ = coursemap.parse(_map_source(), {"chapters/03_ising/03_ising_model"})
+    arrows = coursemap.drawn_needs(chapters)
     for draw in (coursemap.svg, coursemap.svg_narrow):
         svg = draw(parts, chapters, {3: "chapters/03_ising/03_ising_model.html"})
         assert svg.count("<a href=") == 1 and 'href="chapters/03_ising/03_ising_model.html"' in svg
-        assert svg.count('class="box planned"') == 10 and svg.count('<path class="edge"') == sum(
-            len(c.needs) for c in chapters
-        )
+        assert svg.count('class="box planned"') == 10
+        assert svg.count('<path class="edge"') == sum(len(a) for a in arrows.values())
+
+
+def test_course_map_draws_no_arrow_that_a_path_of_arrows_implies() -> None:
+    _, chapters, _ = coursemap.parse(_map_source(), _toc_chapter_docs())
+    arrows = coursemap.drawn_needs(chapters)
+    assert 3 in dict((c.number, c.needs) for c in chapters)[9] and 3 not in arrows[9]  # 3 -> 8 -> 9 shows it
+    assert arrows[9] == (8,) and set(arrows[11]) == {2, 5, 10}  # 2 and 5 lead to 11 by no other path
+
+
+def _segments(svg: str) -> list[tuple[float, float, float, float]]:
+    """Straight pieces (x0, y0, x1, y1) of the map's arrows (curves are left out)."""
+    out = []
+    for d in re.findall(r'<path class="edge" d="([^"]+)"', svg):
+        if "C" in d:
+            continue
+        pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[-\d.]+,[-\d.]+", d)]
+        out += [(*a, *b) for a, b in zip(pts, pts[1:], strict=False)]
+    return out
+
+
+def test_course_map_arrows_within_a_row_are_crossed_by_no_other_arrow() -> None:
+    parts, chapters, _ = coursemap.parse(_map_source(), _toc_chapter_docs())
+    svg = coursemap.svg(parts, chapters, {})
+    segments = _segments(svg)
+    sideways = [s for s in segments if s[1] == s[3]]
+    upright = [s for s in segments if s[0] == s[2]]
+    for x0, y, x1, _ in sideways:
+        lo, hi = sorted((x0, x1))
+        for x, ya, _, yb in upright:
+            assert not (lo < x < hi and min(ya, yb) < y < max(ya, yb)), f"an arrow crosses the one at y = {y}"
+    assert len(sideways) >= 5  # 1 -> 2, 3 -> 4, 6 -> 7, 8 -> 9, 9 -> 10, 10 -> 11 and the long arrows' legs
+
+
+def test_course_map_titles_fit_their_boxes_or_the_build_fails() -> None:
+    _, chapters, _ = coursemap.parse(_map_source(), _toc_chapter_docs())
+    svg = coursemap.svg(*coursemap.parse(_map_source(), _toc_chapter_docs())[:2], {})
+    for c in chapters:  # every word of the box's text is drawn
+        shown = " ".join(re.findall(r'<text class="title[^"]*"[^>]*>([^<]*)</text>', svg))
+        assert c.label in shown or all(w in shown for w in c.label.split()), c.label
+    long_title = _map_source().replace('short: "Synthesis", ', "")
+    with pytest.raises(ValueError, match="chapter 11: .* shorter `short:`"):
+        coursemap.parse(long_title, set())
 
 
 # ---- API page and glossary --------------------------------------------------------------

@@ -20,7 +20,8 @@ from utils.exercises.ch07 import (
     check_ridge,
 )
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning/07_in_context_learning.ipynb"
+#: chapter 7 is split into several pages; its exercises are spread over them
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning").glob("07*.ipynb"))
 
 
 def stub(*args):
@@ -124,21 +125,22 @@ def test_prefix_matching_check() -> None:
     assert not check_prefix_matching(stub).passed
 
 
-def _solution_code(nb: nbformat.NotebookNode, label: str) -> str:
-    for cell in nb.cells:
+def _solution_code(cells: list, label: str) -> str:
+    for cell in cells:
         if cell.cell_type == "markdown" and cell.source.startswith(f":::{{solution}} {label}"):
             return re.search(r"```python\n(.*?)```", cell.source, re.S).group(1)
     raise AssertionError(f"no solution for {label}")
 
 
 def test_notebook_solutions_pass_and_stubs_fail() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert len(NOTEBOOKS) == 4, [p.name for p in NOTEBOOKS]
+    cells = [c for path in NOTEBOOKS for c in nbformat.read(path, as_version=4).cells]
     namespace = {"math": math, "np": np, "torch": torch, "icl": icl}
     stubs = {}
-    for cell in nb.cells:
+    for cell in cells:
         if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
             exec(cell.source, stubs)
     for label, graded in GRADED.items():
-        exec(_solution_code(nb, label), namespace)
+        exec(_solution_code(cells, label), namespace)
         assert graded.check(namespace[graded.function]).passed, label
         assert not graded.check(stubs[graded.function]).passed, label

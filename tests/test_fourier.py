@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from utils.fourier import (
+    _sum_frequency_basis,
     cross_entropy,
     dominant_frequency,
     embedding_power,
@@ -16,7 +17,6 @@ from utils.fourier import (
     frequency_power,
     key_frequencies,
     restricted_logits,
-    sum_frequency_basis,
 )
 from utils.grokking import ModularMLP
 
@@ -98,7 +98,7 @@ def test_fourier_solution_layout_and_bad_input() -> None:
 
 
 def test_sum_frequency_basis_is_orthonormal() -> None:
-    basis = sum_frequency_basis(13, [1, 4, 6])
+    basis = _sum_frequency_basis(13, [1, 4, 6])
     np.testing.assert_allclose(basis @ basis.T, np.eye(6), atol=1e-12)
     np.testing.assert_allclose(basis.sum(1), 0.0, atol=1e-10)  # orthogonal to the constant
 
@@ -113,7 +113,7 @@ def test_restricted_and_excluded_logits_split_the_logits() -> None:
     noise = rng.normal(size=(p, p, p))
     noise -= noise.mean(axis=(0, 1), keepdims=True)  # no constant part
     noise = noise.reshape(p * p, p)
-    basis = sum_frequency_basis(p, [3])
+    basis = _sum_frequency_basis(p, [3])
     noise -= basis.T @ (basis @ noise)  # nothing at the key frequency
     logits = const + circuit + noise
     np.testing.assert_allclose(restricted_logits(logits, [3]), const + circuit, atol=1e-10)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils.data import modular_arithmetic
 from utils.grokking import ModularHistory, ModularMLP, classify_run, first_step, grokking_steps, train_modular
+from utils.modular import modular_arithmetic
 
 P = 7
 

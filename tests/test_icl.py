@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from utils import icl
-from utils.data import icl_regression, task_pool
+from utils.icl_data import icl_regression, task_pool
 
 
 def prompts(p: int, n: int, d: int, noise: float = 0.0, seed: int = 0):

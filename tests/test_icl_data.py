@@ -1,11 +1,11 @@
-"""utils.data.icl_regression (chapter 7): the prompts have the stated distribution and layout."""
+"""utils.icl_data.icl_regression (chapter 7): the prompts have the stated distribution and layout."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from utils.data import icl_regression, task_pool
+from utils.icl_data import icl_regression, task_pool
 
 
 def test_moments_of_inputs_tasks_and_labels() -> None:

@@ -10,7 +10,7 @@ import torch
 
 from utils import icl
 from utils.attention import LinearSelfAttention, StackedLinearAttention
-from utils.data import icl_regression, task_pool
+from utils.icl_data import icl_regression, task_pool
 from utils.icl_transformer import StackedICLTransformer, sample_prompts, train_icl
 
 

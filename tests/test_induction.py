@@ -114,15 +114,16 @@ def test_stacked_models_are_independent_copies() -> None:
 
 
 def test_a_trained_model_forms_an_induction_head() -> None:
-    # the chapter's setting, shortened: by step 500 every seed's late-context loss is below 1 nat and
-    # its best layer-2 head prefix-matches (the loss is about ln 32 = 3.47 at the start)
-    model = AttentionOnlyTransformer(32, 24, 32, num_heads=2, num_models=2, seed=0)
-    run = train_induction(model, TASK, steps=500, batch_size=32, lr=3e-3, eval_every=500, seed=0)
-    late = torch.tensor(run.position_loss[-1][:, TASK.late]).mean(-1)
-    assert (late < 1.0).all(), late
+    # chapter 7's setting (section 7.6), shortened to 400 steps: each of the three seeds has made its
+    # phase change (at steps 220-320 in the chapter): late-context loss below 1 nat (about ln 32 = 3.47
+    # at the start) and a layer-2 head that prefix-matches
+    model = AttentionOnlyTransformer(32, 24, 32, num_heads=2, num_models=3, seed=0)
+    run = train_induction(model, TASK, steps=400, batch_size=32, lr=5e-3, eval_every=400, seed=0)
+    late = torch.tensor(run.position_loss[:, :, TASK.late]).mean(-1)
+    assert (late[0] > 3.0).all() and (late[-1] < 1.0).all(), late
     assert (run.prefix_matching[-1, :, 1].max(-1) > 0.6).all()
     assert (run.prefix_matching[0, :, 1].max(-1) < 0.2).all()
-    assert run.train_loss.shape == (500, 2) and list(run.step) == [0, 500]
+    assert run.train_loss.shape == (400, 3) and list(run.step) == [0, 400]
 
 
 def test_bad_input_names_the_argument() -> None:

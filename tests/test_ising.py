@@ -238,7 +238,7 @@ def _exact_l4(T: float) -> dict[str, float]:
 @pytest.mark.parametrize("T", [1.8, 2.5])
 def test_samplers_match_exact_enumeration_on_4x4(algorithm: str, T: float) -> None:
     exact = _exact_l4(T)
-    obs = ising.sample_observables(4, T, n_samples=40_000, burnin=100, algorithm=algorithm, seed=11)
+    obs = ising.sample_observables(4, T, num_samples=40_000, num_burnin=100, algorithm=algorithm, seed=11)
     for key, x in (("e", obs.e[0]), ("m", obs.m[0]), ("m2", obs.m[0] ** 2)):
         err = float(mcmc.binned_error(x, 40))
         assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
@@ -248,7 +248,7 @@ def test_metropolis_matches_onsager_and_yang_away_from_tc() -> None:
     # L = 32: the correlation length at T = 1.5, 2.0 and 3.5 is a few lattice spacings at most, so the
     # finite-size corrections (exponentially small in L / xi) are far below the statistical errors.
     T = np.array([1.5, 2.0, 3.5])
-    obs = ising.sample_observables(32, T, n_samples=1500, burnin=300, seed=5)
+    obs = ising.sample_observables(32, T, num_samples=1500, num_burnin=300, seed=5)
     e_err = mcmc.binned_error(obs.e)
     m_err = mcmc.binned_error(obs.m)
     FINITE_SIZE = 2e-3
@@ -262,8 +262,8 @@ def test_metropolis_matches_onsager_and_yang_away_from_tc() -> None:
 
 def test_metropolis_and_wolff_agree_near_tc() -> None:
     T = np.array([2.1, ising_exact.T_C, 2.5])
-    a = ising.sample_observables(16, T, n_samples=3000, burnin=300, algorithm="metropolis", seed=1)
-    b = ising.sample_observables(16, T, n_samples=3000, burnin=100, algorithm="wolff", seed=2)
+    a = ising.sample_observables(16, T, num_samples=3000, num_burnin=300, algorithm="metropolis", seed=1)
+    b = ising.sample_observables(16, T, num_samples=3000, num_burnin=100, algorithm="wolff", seed=2)
     for x, y in ((a.e, b.e), (a.m, b.m), (a.m**2, b.m**2)):
         err = np.hypot(mcmc.binned_error(x), mcmc.binned_error(y))
         np.testing.assert_array_less(np.abs(x.mean(1) - y.mean(1)), 5 * err)
@@ -294,21 +294,21 @@ def test_finite_lattice_energy_tends_to_onsager() -> None:
 
 @pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
 def test_sample_shape_values_and_determinism(algorithm: str) -> None:
-    spins = ising.sample(8, [1.5, 3.0], n_samples=5, burnin=3, thin=2, algorithm=algorithm, seed=7)
+    spins = ising.sample(8, [1.5, 3.0], num_samples=5, num_burnin=3, thin=2, algorithm=algorithm, seed=7)
     assert spins.shape == (2, 5, 8, 8) and spins.dtype == np.int8
     assert set(np.unique(spins)) <= {-1, 1}
-    again = ising.sample(8, [1.5, 3.0], n_samples=5, burnin=3, thin=2, algorithm=algorithm, seed=7)
+    again = ising.sample(8, [1.5, 3.0], num_samples=5, num_burnin=3, thin=2, algorithm=algorithm, seed=7)
     np.testing.assert_array_equal(spins, again)
-    other = ising.sample(8, [1.5, 3.0], n_samples=5, burnin=3, thin=2, algorithm=algorithm, seed=8)
+    other = ising.sample(8, [1.5, 3.0], num_samples=5, num_burnin=3, thin=2, algorithm=algorithm, seed=8)
     assert not np.array_equal(spins, other)
     # each temperature has its own stream: a chain does not depend on the rest of the batch
-    alone = ising.sample(8, 1.5, n_samples=5, burnin=3, thin=2, algorithm=algorithm, seed=7)
+    alone = ising.sample(8, 1.5, num_samples=5, num_burnin=3, thin=2, algorithm=algorithm, seed=7)
     assert alone.shape == (1, 5, 8, 8)
     np.testing.assert_array_equal(alone[0], spins[0])
 
 
 def test_sample_observables_equal_observables_of_samples() -> None:
-    kw = dict(n_samples=6, burnin=2, algorithm="metropolis", seed=3, start="random")
+    kw = dict(num_samples=6, num_burnin=2, algorithm="metropolis", seed=3, start="random")
     spins = ising.sample(8, [2.0, 2.6], **kw)
     obs = ising.sample_observables(8, [2.0, 2.6], **kw)
     np.testing.assert_allclose(obs.m, ising.magnetization(spins))
@@ -328,9 +328,9 @@ def test_sample_observables_equal_observables_of_samples() -> None:
         (dict(T="2.0"), TypeError, r"^T must be a real number"),
         (dict(T=[[2.0]]), ValueError, r"^T must be a positive number or a non-empty 1-D sequence"),
         (dict(algorithm="heatbath"), ValueError, r"^algorithm must be one of"),
-        (dict(n_samples=0), ValueError, r"^n_samples must be >= 1"),
-        (dict(n_samples=2.5), TypeError, r"^n_samples must be an integer"),
-        (dict(burnin=-1), ValueError, r"^burnin must be >= 0"),
+        (dict(num_samples=0), ValueError, r"^num_samples must be >= 1"),
+        (dict(num_samples=2.5), TypeError, r"^num_samples must be an integer"),
+        (dict(num_burnin=-1), ValueError, r"^num_burnin must be >= 0"),
         (dict(thin=0), ValueError, r"^thin must be >= 1"),
         (dict(seed=-3), ValueError, r"^seed must be >= 0"),
         (dict(seed=2**70), ValueError, r"^seed must be <= 4294967295"),
@@ -338,13 +338,13 @@ def test_sample_observables_equal_observables_of_samples() -> None:
     ],
 )
 def test_sample_rejects_bad_input(kwargs: dict, error: type, match: str) -> None:
-    args = dict(L=8, T=2.0, n_samples=2, burnin=1) | kwargs
+    args = dict(L=8, T=2.0, num_samples=2, num_burnin=1) | kwargs
     with pytest.raises(error, match=match):
         ising.sample(args.pop("L"), args.pop("T"), **args)
 
 
 def test_wolff_accepts_odd_lattices() -> None:
-    assert ising.sample(5, 2.0, n_samples=1, burnin=1, algorithm="wolff").shape == (1, 1, 5, 5)
+    assert ising.sample(5, 2.0, num_samples=1, num_burnin=1, algorithm="wolff").shape == (1, 1, 5, 5)
 
 
 def test_observable_functions_reject_bad_input() -> None:
@@ -382,8 +382,8 @@ def test_multispin_layout_packs_rows_in_lanes() -> None:
 @pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128])
 def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int) -> None:
     # the packed energy uses the kernel's neighbour words; numpy's energy uses np.roll on the lattice
-    obs = ising.sample_observables(L, [1.0, 2.3, 5.0], n_samples=3, burnin=2, seed=L, start="random")
-    spins = ising.sample(L, [1.0, 2.3, 5.0], n_samples=3, burnin=2, seed=L, start="random")
+    obs = ising.sample_observables(L, [1.0, 2.3, 5.0], num_samples=3, num_burnin=2, seed=L, start="random")
+    spins = ising.sample(L, [1.0, 2.3, 5.0], num_samples=3, num_burnin=2, seed=L, start="random")
     assert len(np.unique(spins)) == 2
     np.testing.assert_allclose(obs.e, ising.energy(spins), atol=1e-12)
     np.testing.assert_allclose(obs.m, ising.magnetization(spins), atol=1e-12)
@@ -393,7 +393,7 @@ def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int)
 def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
     exact = _exact_l4(T)
     chain = ising._Chain(
-        4, T, n_samples=1, burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
+        4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
     )
     assert chain.layout is None
     n = 40_000
@@ -408,5 +408,5 @@ def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> 
 
 
 def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
-    obs = ising.sample_observables(132, 3.0, n_samples=200, burnin=100, seed=4)
+    obs = ising.sample_observables(132, 3.0, num_samples=200, num_burnin=100, seed=4)
     assert abs(obs.e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(obs.e[0]) + 1e-3

@@ -81,7 +81,7 @@ def test_zero_field_reduces_to_the_existing_sampler_and_to_enumeration() -> None
     assert abs(np.mean(m**2) - m2_exact) < 4 * mcmc.binned_error(m**2)
     # L = 8: <|m|> and <m^2> agree with utils.ising's multispin sampler
     m8 = equilibrium_series(8, T, 0.0, 100_000, seed=6)
-    ref = ising.sample_observables(8, T, n_samples=100_000, burnin=1000, seed=7).m[0]
+    ref = ising.sample_observables(8, T, num_samples=100_000, num_burnin=1000, seed=7).m[0]
     for f in (np.abs, np.square):
         a, b = f(m8), f(ref)
         assert abs(a.mean() - b.mean()) < 4 * math.hypot(mcmc.binned_error(a), mcmc.binned_error(b))
@@ -150,17 +150,17 @@ def exact_mean_escape_time(T: float, h: float) -> float:
 # (3, -3): escapes mostly within a few sweeps, where "m < 0" and "m <= 0" differ by 5%
 @pytest.mark.parametrize(("T", "h"), [(1.0, -0.5), (2.0, -0.3), (3.0, -3.0)])
 def test_mean_lifetime_matches_the_exact_markov_chain(T: float, h: float) -> None:
-    times = ising_field.metastable_lifetime(2, T, h, n_runs=20_000, max_sweeps=10**6, seed=14)
+    times = ising_field.metastable_lifetime(2, T, h, num_runs=20_000, max_sweeps=10**6, seed=14)
     assert np.all(np.isfinite(times)) and np.all(times >= 1)
     exact = exact_mean_escape_time(T, h)
     assert abs(times.mean() - exact) < 4 * times.std() / math.sqrt(times.size), (times.mean(), exact)
 
 
 def test_lifetime_grows_as_the_field_weakens_and_is_censored() -> None:
-    strong = ising_field.metastable_lifetime(16, 1.5, -0.8, n_runs=8, max_sweeps=10_000, seed=15)
-    weak = ising_field.metastable_lifetime(16, 1.5, -0.4, n_runs=8, max_sweeps=10_000, seed=15)
+    strong = ising_field.metastable_lifetime(16, 1.5, -0.8, num_runs=8, max_sweeps=10_000, seed=15)
+    weak = ising_field.metastable_lifetime(16, 1.5, -0.4, num_runs=8, max_sweeps=10_000, seed=15)
     assert np.median(weak) > 3 * np.median(strong)
-    stuck = ising_field.metastable_lifetime(16, 1.0, -0.01, n_runs=3, max_sweeps=50, seed=16)
+    stuck = ising_field.metastable_lifetime(16, 1.0, -0.01, num_runs=3, max_sweeps=50, seed=16)
     assert np.all(np.isinf(stuck))
 
 
@@ -195,13 +195,13 @@ def test_errors_name_the_argument() -> None:
         sweep(4, 2.0, [0.1], sweeps_per_field=1, seed=-1)
     life = ising_field.metastable_lifetime
     with pytest.raises(ValueError, match=r"^h must be < 0"):
-        life(4, 2.0, 0.1, n_runs=1, max_sweeps=10)
-    with pytest.raises(ValueError, match=r"^n_runs must be >= 1"):
-        life(4, 2.0, -0.1, n_runs=0, max_sweeps=10)
+        life(4, 2.0, 0.1, num_runs=1, max_sweeps=10)
+    with pytest.raises(ValueError, match=r"^num_runs must be >= 1"):
+        life(4, 2.0, -0.1, num_runs=0, max_sweeps=10)
     with pytest.raises(ValueError, match=r"^max_sweeps must be >= 1"):
-        life(4, 2.0, -0.1, n_runs=1, max_sweeps=0)
+        life(4, 2.0, -0.1, num_runs=1, max_sweeps=0)
     with pytest.raises(ValueError, match=r"^L must be even"):
-        life(3, 2.0, -0.1, n_runs=1, max_sweeps=10)
+        life(3, 2.0, -0.1, num_runs=1, max_sweeps=10)
     exact = ising_field.exact_magnetization
     with pytest.raises(ValueError, match=r"^L must be <= 4"):
         exact(5, 2.0, 0.1)

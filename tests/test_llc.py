@@ -14,17 +14,17 @@ from scipy import integrate
 
 import utils._llc_batched
 from utils._llc_batched import ChainLoss
+from utils.deep_linear import deep_linear_network, half_squared_error
 from utils.llc import (
     LLCResult,
     SamplerDivergedError,
     StepSizeScan,
+    _diagnostic_draws,
     calibrate_step_size,
     default_nbeta,
-    diagnostic_draws,
     estimate_llc,
     sgld_step,
 )
-from utils.models import deep_linear_network, half_squared_error
 from utils.slt import learning_coefficient_dln
 
 
@@ -148,13 +148,13 @@ def test_regular_model_mala_is_exact_and_sgld_close():
 
 def test_diagnostic_schedule():
     # One full-batch loss per epoch of draws, clipped to [8, 64] points, evenly spaced, ending at the last draw.
-    np.testing.assert_array_equal(diagnostic_draws(100, 10), [9, 19, 29, 39, 49, 59, 69, 79, 89, 99])
-    np.testing.assert_array_equal(diagnostic_draws(100, 50), [11, 24, 36, 49, 61, 74, 86, 99])  # 2 epochs: 8 points
-    np.testing.assert_array_equal(diagnostic_draws(5, 100), [0, 1, 2, 3, 4])
-    many = diagnostic_draws(100_000, 10)
+    np.testing.assert_array_equal(_diagnostic_draws(100, 10), [9, 19, 29, 39, 49, 59, 69, 79, 89, 99])
+    np.testing.assert_array_equal(_diagnostic_draws(100, 50), [11, 24, 36, 49, 61, 74, 86, 99])  # 2 epochs: 8 points
+    np.testing.assert_array_equal(_diagnostic_draws(5, 100), [0, 1, 2, 3, 4])
+    many = _diagnostic_draws(100_000, 10)
     assert len(many) == 64 and many[-1] == 99_999 and set(np.diff(many)) == {1562, 1563}
     with pytest.raises(ValueError, match=r"^per_epoch must"):
-        diagnostic_draws(100, 0)
+        _diagnostic_draws(100, 0)
 
 
 def test_full_batch_losses_follow_the_schedule():

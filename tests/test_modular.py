@@ -1,4 +1,4 @@
-"""utils.data.modular_arithmetic and utils.grokking.ModularMLP (chapter 6), against enumeration and by-hand formulas."""
+"""utils.modular.modular_arithmetic and utils.grokking.ModularMLP (chapter 6), against enumeration and by-hand formulas."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from utils.data import is_prime, modular_arithmetic
 from utils.grokking import ModularMLP
-from utils.models import num_parameters
+from utils.modular import _is_prime, modular_arithmetic
+from utils.training import num_parameters
 
 
 @pytest.mark.parametrize("op", ["+", "-", "*"])
@@ -30,7 +30,7 @@ def test_splits_are_disjoint_cover_every_pair_and_labels_are_right(p: int, op: s
 
 
 def test_field_names_match_addition_split() -> None:
-    from utils.data import addition_split
+    from utils.addition import addition_split
 
     add, _ = addition_split(10, 5, 2)
     mod, _ = modular_arithmetic(5, train_fraction=0.5)
@@ -49,7 +49,7 @@ def test_seeded_and_each_seed_a_different_split() -> None:
 
 
 def test_is_prime_by_enumeration() -> None:
-    primes = [n for n in range(60) if is_prime(n)]
+    primes = [n for n in range(60) if _is_prime(n)]
     assert primes == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]
 
 

@@ -9,10 +9,28 @@ import pytest
 from line_length import long_code_lines, long_output_lines
 
 from notebook_client import LIMIT_S, run_notebook
+from prose_numbers import check_notebook, numbers_toml_for, read_numbers_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
+
+#: Chapter folders whose text is not yet checked against what their notebooks print (issue 24;
+#: tests/prose_numbers.py). TEMPORARY: the owner of a chapter makes its numbers pass (printed, or
+#: listed with their source in the folder's numbers.toml) and removes its folder here in the same
+#: branch. The set must end empty.
+PROSE_PENDING = {
+    "01_compounding",
+    "03_ising",
+    "04_renormalization",
+    "05_signal_propagation",
+    "06_grokking",
+    "07_in_context_learning",
+    "08_free_energy",
+    "09_llc_estimation",
+    "10_developmental_stages",
+    "11_synthesis",
+}
 
 
 def test_there_are_notebooks() -> None:
@@ -39,6 +57,21 @@ def test_notebook_executes(path: Path) -> None:
     # the book's code column shows about 80 characters: printed lines longer than 79 are cut off
     too_long = long_output_lines(executed[0])
     assert not too_long, "printed lines over 79 characters:\n" + "\n".join(map(str, too_long))
+    # every number in the text is one the notebook prints (or its chapter's numbers.toml lists)
+    if path.parent.name not in PROSE_PENDING:
+        offenders = check_notebook(executed[0], name=path.name, numbers_toml=numbers_toml_for(path))
+        assert not offenders, "numbers in the text that the notebook does not print:\n" + "\n".join(map(str, offenders))
+
+
+def test_prose_pending_names_chapter_folders() -> None:
+    folders = {p.parent.name for p in NOTEBOOKS}
+    assert PROSE_PENDING <= folders, f"PROSE_PENDING names no chapter folder: {sorted(PROSE_PENDING - folders)}"
+
+
+def test_numbers_toml_files_are_well_formed() -> None:
+    # each raises NumbersTomlError naming the file and the bad entry (tests/test_prose_numbers.py checks that)
+    for toml in sorted((ROOT / "chapters").glob("*/numbers.toml")):
+        read_numbers_toml(toml)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

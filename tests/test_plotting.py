@@ -12,11 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from PIL import Image
 
 from utils import plotting
+
+#: The book's text column at a 1280 px window (tests/check_pages.py measures it).
+COLUMN_PX = 688
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +33,18 @@ def _png_width(fig: plt.Figure) -> int:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return Image.open(buf).size[0]
+
+
+def _text_sizes(fig: plt.Figure) -> list[float]:
+    """Font sizes (points) of every non-empty, visible text in ``fig``."""
+    return [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
+
+
+def _fits_column(fig: plt.Figure) -> bool:
+    """Whether ``fig``, cropped as Jupyter crops it (tight, plus a margin), fits the book's 688 px column."""
+    fig.draw_without_rendering()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return bool(box.width + 2 * matplotlib.rcParams["savefig.pad_inches"] <= COLUMN_PX / plotting.DPI)
 
 
 def _contrast_with_white(color: object) -> float:
@@ -49,7 +63,7 @@ def test_figures_fit_the_column_at_full_resolution(shape, size) -> None:
     assert fig.get_size_inches()[0] <= plotting.MAX_WIDTH + 1e-9
     # rendered at 2x for sharp text and shown at 1x: at most 688 screen pixels, the column
     assert _png_width(fig) <= 2 * 688
-    assert plotting.fits_column(fig)
+    assert _fits_column(fig)
 
 
 def test_the_column_is_as_wide_as_the_book_shows() -> None:
@@ -87,7 +101,7 @@ def test_wrapped_panels_share_axes_when_asked() -> None:
 
 
 def test_panels_helper_lays_out_two_per_row() -> None:
-    fig, axes = plotting.panels(5)
+    fig, axes = plotting._panels(5)
     rows = sorted({round(ax.get_position().y0, 3) for ax in axes}, reverse=True)
     assert len(axes) == 5 and len(rows) == 3
 
@@ -100,7 +114,7 @@ def test_every_text_is_at_least_10_points() -> None:
     fig.suptitle("figure title")
     fig.colorbar(axes[0].imshow(np.eye(3)), ax=axes[0], label="colour bar")
     fig.draw_without_rendering()
-    sizes = plotting.text_sizes(fig)
+    sizes = _text_sizes(fig)
     assert len(sizes) > 10 and min(sizes) >= plotting.MIN_FONT_PT
 
 
@@ -135,7 +149,7 @@ def test_legend_moves_below_the_axes_when_no_corner_is_free() -> None:
     assert box.y1 <= frame.y0  # entirely below the plotting area
     xlabel_box = ax.xaxis.get_tightbbox(renderer)
     assert box.y1 <= xlabel_box.y0 + 1  # and below the tick labels and the x label
-    assert plotting.fits_column(fig)
+    assert _fits_column(fig)
 
 
 def test_legend_on_a_heat_map_goes_below() -> None:
@@ -155,18 +169,6 @@ def test_label_with_legend_uses_the_legend_helper() -> None:
     assert not plotting._covers_data(ax.get_legend(), plotting._data_points(ax), renderer)
 
 
-def test_spin_panels_are_framed_black_and_white() -> None:
-    fig, axes = plotting.image_panels(5)
-    spins = np.where(np.arange(16).reshape(4, 4) % 3 == 0, 1, -1)
-    im = plotting.show_spins(axes[0], spins, title="$T = T_c$")
-    assert all(spine.get_visible() for spine in axes[0].spines.values())
-    assert axes[0].get_xticks().size == 0 and axes[0].get_yticks().size == 0
-    rgba = im.to_rgba(np.array([-1.0, 1.0]))
-    assert np.allclose(rgba[0][:3], 0) and np.allclose(rgba[1][:3], 1)  # -1 black, +1 white
-    rows = {ax.get_subplotspec().rowspan.start for ax in axes}
-    assert rows == {0, 1} and fig.get_size_inches()[0] <= plotting.MAX_WIDTH + 1e-9
-
-
 def test_sequential_colours_keep_3_to_1_contrast_on_white() -> None:
     for n in (2, 4, 8):
         assert min(_contrast_with_white(c) for c in plotting.sequential(n)) >= 3.0
@@ -175,20 +177,11 @@ def test_sequential_colours_keep_3_to_1_contrast_on_white() -> None:
     assert min(_contrast_with_white(c) for c in plotting.PALETTE) >= 2.2
 
 
-def test_outline_puts_a_halo_under_a_line() -> None:
-    _, ax = plotting.subplots()
-    (line,) = ax.plot([0, 1], [0, 1], color="black")
-    plotting.outline(line)
-    assert line.get_path_effects()
-    with pytest.raises(ValueError, match=r"^width must"):
-        plotting.outline(line, width=-1)
-
-
 def test_bad_arguments_name_themselves() -> None:
     with pytest.raises(ValueError, match=r"^ncols must"):
         plotting.subplots(1, 0)
-    with pytest.raises(TypeError, match=r"^n must"):
-        plotting.panels(2.5)
+    with pytest.raises(TypeError, match=r"^num_panels must"):
+        plotting._panels(2.5)
     with pytest.raises(TypeError, match=r"^subplots got arguments"):
         plotting.subplots(1, 3, subplot_kw_typo=1)
 
@@ -199,7 +192,7 @@ def test_a_legend_below_never_widens_the_figure() -> None:
     for k in range(5):
         ax.plot(x, 0.5 + 0.5 * np.sin(9 * x + k), label=f"a rather long legend entry number {k}")
     plotting.legend(ax)
-    assert plotting.fits_column(ax.figure)
+    assert _fits_column(ax.figure)
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     assert ax.get_legend().get_window_extent(renderer).width <= fig.bbox.width
@@ -208,7 +201,7 @@ def test_a_legend_below_never_widens_the_figure() -> None:
 def test_a_long_title_wraps_inside_the_figure() -> None:
     fig, axes = plotting.subplots(1, 2)
     plotting.label(axes[0], "x", "y", "a title far too long to fit above one of two panels side by side at all")
-    assert plotting.fits_column(fig)
+    assert _fits_column(fig)
 
 
 # The smoke tests of the style (from main).
@@ -233,17 +226,15 @@ def test_subplots_size_grows_with_panels() -> None:
     assert tuple(fig3.get_size_inches()) == (3.0, 2.0)
 
 
-def test_label_band_and_colours_draw_and_render() -> None:
+def test_label_and_colours_draw_and_render() -> None:
     fig, ax = plotting.subplots()
     x = np.linspace(0, 1, 20)
-    plotting.band(ax, x, x**2, 0.1 * np.ones_like(x), label="$x^2$")
+    ax.plot(x, x**2, label="$x^2$")
     ax.plot(x, x, color=plotting.COLORS["theory"], label="theory")
     plotting.label(ax, "temperature $T$ ($J/k_B$)", "energy per spin", "A title", legend=True)
     assert ax.get_xlabel() == "temperature $T$ ($J/k_B$)" and ax.get_ylabel() == "energy per spin"
     assert ax.get_title() == "A title"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$x^2$", "theory"]
-    band = [c for c in ax.collections if isinstance(c, PolyCollection)]
-    assert len(band) == 1  # the shaded mean +- err band
     np.testing.assert_allclose(ax.lines[0].get_ydata(), x**2)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")  # mathtext in labels must render
@@ -293,7 +284,7 @@ def test_a_figure_legend_fits_the_figure_in_as_many_columns_as_fit() -> None:
     leg = plotting.figure_legend(fig)
     assert [t.get_text() for t in leg.get_texts()] == names  # each entry once, in order
     assert 1 < leg._ncols < 4
-    assert _png_width(fig) <= 2 * 688 and plotting.fits_column(fig)
+    assert _png_width(fig) <= 2 * 688 and _fits_column(fig)
     few = two_panels()
     assert plotting.figure_legend(few, few.axes[0].get_lines()[:2], names[:2])._ncols == 2  # short: one row
 

@@ -11,6 +11,11 @@ from scipy.optimize import brentq
 from utils import rg
 
 
+def decimation_constant_1d(K: float, h: float) -> float:
+    """The free-energy constant g per removed spin: e^{4 g} = 16 cosh(2K + h) cosh(2K - h) cosh(h)^2."""
+    return (np.log(16.0) + np.log(np.cosh(2 * K + h)) + np.log(np.cosh(2 * K - h)) + 2 * np.log(np.cosh(h))) / 4.0
+
+
 def z_chain_bruteforce(n: int, K: float, h: float) -> float:
     """Partition function of a periodic Ising chain of n spins, by summing all 2^n configurations."""
     total = 0.0
@@ -40,7 +45,7 @@ def test_decimation_preserves_partition_function_bruteforce(K: float, h: float) 
     # Z_{2N}(K, h) = exp(N g) Z_N(K', h') for a periodic chain; both sides summed over all configurations.
     N = 5
     K1, h1 = rg.decimate_1d(K, h)
-    g = rg.decimation_constant_1d(K, h)
+    g = decimation_constant_1d(K, h)
     assert z_chain_bruteforce(2 * N, K, h) == pytest.approx(np.exp(N * g) * z_chain_bruteforce(N, K1, h1), rel=1e-12)
 
 
@@ -48,7 +53,7 @@ def test_decimation_preserves_partition_function_bruteforce(K: float, h: float) 
 def test_decimation_long_chain_transfer_matrix(K: float, h: float) -> None:
     N = 40
     K1, h1 = rg.decimate_1d(K, h)
-    g = rg.decimation_constant_1d(K, h)
+    g = decimation_constant_1d(K, h)
     lhs = np.log(z_chain_transfer(2 * N, K, h))
     rhs = N * g + np.log(z_chain_transfer(N, K1, h1))
     assert lhs == pytest.approx(rhs, rel=1e-12)
@@ -149,7 +154,6 @@ def test_scalar_in_float_out() -> None:
     for value in (
         rg.decimate_1d(0.5)[0],
         rg.decimate_1d(0.5, 0.1)[1],
-        rg.decimation_constant_1d(1),
         rg.migdal_kadanoff(np.float64(0.3)),
         rg.compounding_map(0.5),
     ):
@@ -241,7 +245,7 @@ def test_neighbour_correlation() -> None:
     "call, exc, match",
     [
         (lambda: rg.majority_vote(1.5), ValueError, r"^p must be <= 1"),
-        (lambda: rg.majority_vote(0.5, 4), ValueError, r"^n must be odd"),
+        (lambda: rg.majority_vote(0.5, 4), ValueError, r"^num_votes must be odd"),
         (lambda: rg.decimate_square_nnn("a", 0.1), TypeError, r"^K must be a real number"),
         (lambda: rg.linearize_map(lambda x: x, [0.0], b=1), ValueError, r"^b must be > 1"),
         (lambda: rg.linearize_map(lambda x: np.array([np.inf]), [0.0]), ValueError, r"^f must be differentiable"),
@@ -316,6 +320,6 @@ def test_block_spin_neighbour_correlation_flows() -> None:
     from utils import ising
 
     for T, rising in ((2.0, True), (2.6, False)):
-        spins = ising.sample(64, T, n_samples=8, burnin=500, thin=20, seed=1)[0]
+        spins = ising.sample(64, T, num_samples=8, num_burnin=500, thin=20, seed=1)[0]
         c = [rg.neighbour_correlation(ising.block_spin(spins, b)).mean() for b in (1, 2, 4, 8)]
         assert np.all(np.diff(c) > 0) if rising else np.all(np.diff(c[1:]) < 0), (T, c)

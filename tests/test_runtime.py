@@ -8,27 +8,27 @@ import torch
 
 from utils.exercises import CheckResult, attempt
 from utils.progress import progress
-from utils.runtime import get_device, set_seed, setup
+from utils.runtime import _set_seed, get_device, setup
 
 
 def test_set_seed_makes_every_rng_repeat() -> None:
     def draw(gen: np.random.Generator) -> tuple[float, ...]:
-        legacy = np.random.rand()  # noqa: NPY002  (the legacy global RNG is what set_seed also seeds)
+        legacy = np.random.rand()  # noqa: NPY002  (the legacy global RNG is what _set_seed also seeds)
         return legacy, random.random(), torch.rand(1).item(), gen.random()
 
-    a = draw(set_seed(5))
-    assert draw(set_seed(5)) == a
-    assert draw(set_seed(6)) != a
+    a = draw(_set_seed(5))
+    assert draw(_set_seed(5)) == a
+    assert draw(_set_seed(6)) != a
 
 
 def test_set_seed_bounds() -> None:
-    set_seed(2**32 - 1)  # the largest seed every generator accepts
+    _set_seed(2**32 - 1)  # the largest seed every generator accepts
     with pytest.raises(ValueError, match=r"^seed must be >= 0"):
-        set_seed(-1)
+        _set_seed(-1)
     with pytest.raises(ValueError, match=r"^seed must be <= 4294967295"):
-        set_seed(2**70)
+        _set_seed(2**70)
     with pytest.raises(TypeError, match=r"^seed must be an integer"):
-        set_seed(1.5)
+        _set_seed(1.5)
 
 
 def test_device_without_override(monkeypatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.optimize import brentq
 
-from utils import models
+from utils import random_networks
 from utils import signal as sig
 
 
@@ -146,22 +146,22 @@ def test_correlation_map_and_chaotic_fixed_point_by_independent_quad() -> None:
     q = sig.kernel_fixed_point(sw, sb)
     for c in (-0.5, 0.2, 0.9):
         want = (sw**2 * _gauss2(math.tanh, q, c) + sb**2) / q
-        assert sig.correlation_map(c, q, sw, sb) == pytest.approx(want, abs=1e-6)
-    c_star = sig.correlation_fixed_point(sw, sb)
+        assert sig._correlation_map(c, q, sw, sb) == pytest.approx(want, abs=1e-6)
+    c_star = sig._correlation_fixed_point(sw, sb)
     assert 0.0 < c_star < 1.0
     assert (sw**2 * _gauss2(math.tanh, q, c_star) + sb**2) / q == pytest.approx(c_star, abs=1e-6)
     # chi_c is the slope of the correlation map at c*
     h = 1e-4
-    slope = (sig.correlation_map(c_star + h, q, sw, sb) - sig.correlation_map(c_star - h, q, sw, sb)) / (2 * h)
-    assert sig.chi_c(sw, sb) == pytest.approx(slope, rel=1e-5)
+    slope = (sig._correlation_map(c_star + h, q, sw, sb) - sig._correlation_map(c_star - h, q, sw, sb)) / (2 * h)
+    assert sig._chi_c(sw, sb) == pytest.approx(slope, rel=1e-5)
     xi = sig.depth_scales(sw, sb)
-    assert xi.xi_c == pytest.approx(-1 / math.log(sig.chi_c(sw, sb)))
+    assert xi.xi_c == pytest.approx(-1 / math.log(sig._chi_c(sw, sb)))
     assert xi.xi_q == pytest.approx(-1 / math.log(sig.chi_parallel(sw, sb)))
 
 
 def test_ordered_phase_correlations_go_to_one_and_depth_scale_diverges_at_criticality() -> None:
-    assert sig.correlation_fixed_point(0.8, 0.3) == 1.0
-    assert sig.chi_c(0.8, 0.3) == pytest.approx(sig.chi(0.8, 0.3))
+    assert sig._correlation_fixed_point(0.8, 0.3) == 1.0
+    assert sig._chi_c(0.8, 0.3) == pytest.approx(sig.chi(0.8, 0.3))
     sb = math.sqrt(0.05)
     swc = sig.critical_sigma_w(sb)
     assert sig.depth_scales(swc * 1.001, sb).xi_c > 100
@@ -177,7 +177,7 @@ def test_relu_closed_forms_vs_quadrature() -> None:
     assert sig.length_map(q, sw, sb, "relu") == pytest.approx(sw**2 * q / 2 + sb**2)
     assert sig.length_map(q, sw, sb, relu) == pytest.approx(sw**2 * q / 2 + sb**2, rel=1e-4)
     for c in (-0.9, 0.0, 0.5, 0.99):
-        exact = sig.correlation_map(c, q, sw, sb, "relu")
+        exact = sig._correlation_map(c, q, sw, sb, "relu")
         num = (sw**2 * _gauss2(lambda u: max(u, 0.0), q, c) + sb**2) / (sw**2 * q / 2 + sb**2)
         assert exact == pytest.approx(num, abs=1e-6)
     assert sig.chi(1.2, 0.5, "relu") == pytest.approx(1.2**2 / 2)
@@ -192,7 +192,7 @@ def test_callable_tanh_matches_named() -> None:
 def test_kernel_flow_converges_to_fixed_points() -> None:
     flow = sig.kernel_flow(2.0, 0.5, 2.0, 0.3, depth=200)
     assert flow.q[-1] == pytest.approx(sig.kernel_fixed_point(2.0, 0.3), rel=1e-9)
-    assert flow.c[-1] == pytest.approx(sig.correlation_fixed_point(2.0, 0.3), abs=1e-8)
+    assert flow.c[-1] == pytest.approx(sig._correlation_fixed_point(2.0, 0.3), abs=1e-8)
 
 
 # ---- erf: closed forms (Williams 1997) -------------------------------------------------------
@@ -203,6 +203,12 @@ def _erf_kernel(q: float, c: float) -> float:
     return 2 / math.pi * math.asin(2 * q * c / (1 + 2 * q))
 
 
+def test_deep_ordered_flow_stays_a_correlation() -> None:
+    """Deep in the ordered phase c -> 1; rounding must not carry it past 1 (chapter 5's sliders)."""
+    flow = sig.kernel_flow(1.0, 0.0, 0.5, 0.1, 30)  # gave c = 1 + 2e-16, then a ValueError
+    assert np.all(np.abs(flow.c) <= 1.0) and flow.c[-1] == pytest.approx(1.0, abs=1e-12)
+
+
 @pytest.mark.parametrize("q", [0.0, 0.3, 1.0, 4.0])
 def test_erf_maps_match_the_arcsine_kernel(q: float) -> None:
     # Gauss-Hermite's error grows with q (1-D: 201 nodes, 2-D: 101 per axis), about 1e-8 at q = 4
@@ -211,7 +217,7 @@ def test_erf_maps_match_the_arcsine_kernel(q: float) -> None:
     if q > 0:
         for c in (-0.7, 0.0, 0.4, 0.95):
             want = (sw**2 * _erf_kernel(q, c) + sb**2) / (sw**2 * _erf_kernel(q, 1.0) + sb**2)
-            assert sig.correlation_map(c, q, sw, sb, "erf") == pytest.approx(want, abs=3e-8)
+            assert sig._correlation_map(c, q, sw, sb, "erf") == pytest.approx(want, abs=3e-8)
 
 
 @pytest.mark.parametrize("sw,sb", [(1.2, 0.2), (2.5, 0.5)])
@@ -244,17 +250,17 @@ def test_torch_activations_match_the_numpy_ones() -> None:
     import torch
     from scipy.special import erf
 
-    assert set(models.TORCH_ACTIVATIONS) == set(sig.ACTIVATIONS)
+    assert set(random_networks.TORCH_ACTIVATIONS) == set(sig.ACTIVATIONS)
     x = np.linspace(-4, 4, 81)
     reference = {"tanh": np.tanh(x), "relu": np.maximum(x, 0), "erf": erf(x), "linear": x}
-    for name, fn in models.TORCH_ACTIVATIONS.items():
+    for name, fn in random_networks.TORCH_ACTIVATIONS.items():
         np.testing.assert_allclose(fn(torch.tensor(x)).numpy(), reference[name], rtol=1e-12, atol=1e-15)
 
 
 def test_wide_erf_networks_match_theory() -> None:
     sw, sb = 1.8, 0.2
     flow = sig.kernel_flow(1.0, 0.3, sw, sb, depth=6, activation="erf")
-    emp = models.propagate(1.0, 0.3, sw, sb, depth=6, width=1000, activation="erf", num_networks=16, seed=0)
+    emp = random_networks.propagate(1.0, 0.3, sw, sb, depth=6, width=1000, activation="erf", num_models=16, seed=0)
     assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
     assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
 
@@ -268,15 +274,15 @@ def test_wide_networks_match_theory(sw: float, sb: float) -> None:
     # infinite-width length map, and of c^l within 0.05 of the correlation map (in the chaotic
     # phase finite-width corrections pull c^l down by ~0.03 at this width)
     flow = sig.kernel_flow(1.0, 0.5, sw, sb, depth=10)
-    emp = models.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, num_networks=16, seed=0)
+    emp = random_networks.propagate(1.0, 0.5, sw, sb, depth=10, width=1000, num_models=16, seed=0)
     assert np.max(np.abs(emp.q.mean(0) / flow.q - 1)) < 0.05
     assert np.max(np.abs(emp.c.mean(0) - flow.c)) < 0.05
 
 
 def test_relu_length_fluctuations_exact_finite_width() -> None:
     width, depth = 64, 5
-    emp = models.propagate(
-        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=3000, seed=3
+    emp = random_networks.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_models=3000, seed=3
     )
     ratio = emp.q[:, 1:].var(0) / emp.q[:, 1:].mean(0) ** 2
     exact = sig.relu_length_fluctuations(np.arange(1, depth + 1), width)
@@ -288,8 +294,8 @@ def test_relu_length_fluctuations_exact_finite_width() -> None:
 
 def test_propagate_starts_from_the_stated_inputs() -> None:
     # layer 0 holds two vectors of length q0 and correlation c0 exactly, in directions that vary by seed
-    a = models.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=7)
-    c = models.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_networks=2, seed=8)
+    a = random_networks.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_models=2, seed=7)
+    c = random_networks.propagate(1.7, 0.3, 1.5, 0.2, depth=3, width=50, num_models=2, seed=8)
     assert np.allclose(a.q[:, 0], 1.7) and np.allclose(a.c[:, 0], 0.3)
     assert not np.allclose(a.q[:, 1:], c.q[:, 1:])
 
@@ -299,7 +305,7 @@ def test_gradients_grow_like_chi1_to_the_depth(sw2: float) -> None:
     # mean-field backprop (Schoenholz et al. 2017): E|dF/dh^l|^2 / N = chi_1^(L - l), chi_1 by quadrature
     sb = math.sqrt(0.05)
     depth = 30
-    g = models.gradient_norms(math.sqrt(sw2), sb, depth=depth, width=400, num_networks=8, seed=0).mean(0)
+    g = random_networks.gradient_norms(math.sqrt(sw2), sb, depth=depth, width=400, num_models=8, seed=0).mean(0)
     assert g.shape == (depth + 1,)
     factor = math.exp(-np.polyfit(np.arange(depth + 1), np.log(g), 1)[0])
     chi1 = sig.chi(math.sqrt(sw2), sb)
@@ -311,7 +317,7 @@ def test_gradient_norms_by_hand_on_a_tiny_network() -> None:
     # autograd against the backward recursion delta^{l-1} = phi'(h^{l-1}) * W^T delta^l, written out
     import torch
 
-    g = models.gradient_norms(1.3, 0.2, depth=2, width=3, q0=0.7, seed=5)[0]
+    g = random_networks.gradient_norms(1.3, 0.2, depth=2, width=3, q0=0.7, seed=5)[0]
     gen = torch.Generator().manual_seed(5)
     h0 = torch.randn(1, 3, 1, generator=gen, dtype=torch.float64)
     h0 = math.sqrt(0.7 * 3) * h0 / h0.norm(dim=1, keepdim=True)
@@ -331,7 +337,7 @@ def test_gradient_norms_by_hand_on_a_tiny_network() -> None:
 
 def test_parallel_mlp_weight_spread_is_sigma_w_over_sqrt_fan_in() -> None:
     sws = np.array([0.5, 1.0, 2.0])
-    model = models.ParallelMLP(sws, in_dim=16, width=64, depth=3, sigma_b=0.3, seed=1)
+    model = random_networks.ParallelMLP(sws, in_dim=16, width=64, depth=3, sigma_b=0.3, seed=1)
     for w, fan_in in zip(model.weights, [16, 64, 64], strict=True):
         spread = w.detach().double().std(dim=(1, 2)).numpy()
         assert np.allclose(spread, sws / math.sqrt(fan_in), rtol=0.06)  # 1024-4096 draws per model and layer
@@ -342,7 +348,7 @@ def test_parallel_mlp_weight_spread_is_sigma_w_over_sqrt_fan_in() -> None:
 def test_parallel_mlp_models_are_independent() -> None:
     import torch
 
-    model = models.ParallelMLP([1.0, 2.0], in_dim=3, width=5, depth=2, seed=0)
+    model = random_networks.ParallelMLP([1.0, 2.0], in_dim=3, width=5, depth=2, seed=0)
     x = torch.randn(4, 3)
     out = model(x)
     assert out.shape == (2, 4, 1)
@@ -363,23 +369,35 @@ def test_parallel_mlp_models_are_independent() -> None:
         (lambda: sig.length_map(1.0, 1.0, 0.0, 3), TypeError, r"^activation must be one of .* or a callable"),
         (lambda: sig.length_map(-1.0, 1.0, 0.0), ValueError, r"^q must be >= 0"),
         (lambda: sig.length_map("1", 1.0, 0.0), TypeError, r"^q must be a real number"),
-        (lambda: sig.correlation_map(1.5, 1.0, 1.0, 0.0), ValueError, r"^c must be <= 1"),
-        (lambda: sig.correlation_map(0.5, -1.0, 1.0, 0.0), ValueError, r"^q must be >= 0"),
+        (lambda: sig._correlation_map(1.5, 1.0, 1.0, 0.0), ValueError, r"^c must be <= 1"),
+        (lambda: sig._correlation_map(0.5, -1.0, 1.0, 0.0), ValueError, r"^q must be >= 0"),
         (lambda: sig.kernel_flow(1.0, 0.5, 1.0, 0.0, depth=-1), ValueError, r"^depth must be >= 0"),
         (lambda: sig.relu_length_fluctuations(0, 10), ValueError, r"^depth must be >= 1"),
         (lambda: sig.relu_log_length_variance(2, 1), ValueError, r"^width must be >= 2"),
         (lambda: sig.critical_sigma_w(-0.2), ValueError, r"^sigma_b must be >= 0"),
-        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1), ValueError, r"^width must be >= 2"),
-        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, seed=-1), ValueError, r"^seed must be >= 0"),
-        (lambda: models.propagate(1.0, 0.5, 1.0, 0.0, depth=2, activation=np.tanh), TypeError, r"^activation must be"),
-        (lambda: models.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be >= 0"),
-        (lambda: models.ParallelMLP([], in_dim=2, width=3, depth=1), ValueError, r"^sigma_w must be a number or"),
+        (lambda: random_networks.propagate(1.0, 0.5, 1.0, 0.0, depth=2, width=1), ValueError, r"^width must be >= 2"),
+        (lambda: random_networks.propagate(1.0, 0.5, 1.0, 0.0, depth=2, seed=-1), ValueError, r"^seed must be >= 0"),
         (
-            lambda: models.gradient_norms(math.sqrt(2), 0.0, depth=2, activation="relu"),
+            lambda: random_networks.propagate(1.0, 0.5, 1.0, 0.0, depth=2, activation=np.tanh),
+            TypeError,
+            r"^activation must be",
+        ),
+        (
+            lambda: random_networks.ParallelMLP([1.0, -1.0], in_dim=2, width=3, depth=1),
+            ValueError,
+            r"^sigma_w must be >= 0",
+        ),
+        (
+            lambda: random_networks.ParallelMLP([], in_dim=2, width=3, depth=1),
+            ValueError,
+            r"^sigma_w must be a number or",
+        ),
+        (
+            lambda: random_networks.gradient_norms(math.sqrt(2), 0.0, depth=2, activation="relu"),
             ValueError,
             r"^q0 must be given",
         ),
-        (lambda: models.gradient_norms(1.0, 0.1, depth=0), ValueError, r"^depth must be >= 1"),
+        (lambda: random_networks.gradient_norms(1.0, 0.1, depth=0), ValueError, r"^depth must be >= 1"),
     ],
 )
 def test_bad_input_errors_name_the_argument(call, exc, match) -> None:
@@ -390,18 +408,18 @@ def test_bad_input_errors_name_the_argument(call, exc, match) -> None:
 def test_scalar_in_float_out() -> None:
     for value in (
         sig.length_map(1, 1.0, 0.1),
-        sig.correlation_map(0.5, np.float64(1.0), 1.0, 0.1),
+        sig._correlation_map(0.5, np.float64(1.0), 1.0, 0.1),
         sig.relu_length_fluctuations(3, 100),
         sig.relu_log_length_variance(3, 100),
     ):
         assert type(value) is float
-    assert sig.correlation_map(np.array([0.1, 0.5]), 1.0, 1.0, 0.1).shape == (2,)
+    assert sig._correlation_map(np.array([0.1, 0.5]), 1.0, 1.0, 0.1).shape == (2,)
 
 
 def test_relu_log_length_variance_exact_finite_width() -> None:
     width, depth = 32, 8
-    emp = models.propagate(
-        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_networks=2000, seed=4
+    emp = random_networks.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=depth, width=width, activation="relu", num_models=2000, seed=4
     )
     var = np.log(emp.q[:, 1:]).var(0)
     exact = sig.relu_log_length_variance(np.arange(1, depth + 1), width)

@@ -7,7 +7,6 @@ import pytest
 from utils.slt import (
     learning_coefficient_dln,
     learning_coefficient_normal_crossing,
-    learning_coefficient_regular,
     learning_coefficient_rrr,
 )
 
@@ -56,8 +55,7 @@ def test_dln_depth_examples():
             assert 0 < learning_coefficient_dln(widths, r) <= d / 2
 
 
-def test_regular_and_normal_crossing():
-    assert learning_coefficient_regular(7) == 3.5
+def test_normal_crossing():
     assert learning_coefficient_normal_crossing([1, 1]) == 0.5
     assert learning_coefficient_normal_crossing([3]) == pytest.approx(1 / 6)
     assert learning_coefficient_normal_crossing([1, 2, 0]) == 0.25
@@ -80,7 +78,6 @@ def test_regular_and_normal_crossing():
             r"^powers must contain at least one positive",
         ),
         (lambda: learning_coefficient_normal_crossing(2), TypeError, r"^powers must be a sequence of integers"),
-        (lambda: learning_coefficient_regular(0), ValueError, r"^d must be >= 1"),
     ],
 )
 def test_bad_input(call, exc, match):

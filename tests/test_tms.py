@@ -46,7 +46,7 @@ def test_loss_matches_quadrature_at_special_points() -> None:
 def test_loss_matches_monte_carlo_with_the_sampler() -> None:
     rng = np.random.default_rng(5)
     W, b = rng.normal(size=(2, 6)), 0.3 * rng.normal(size=6)
-    x = tms.sample(400_000, 6, seed=11)
+    x = tms.sample_inputs(400_000, 6, seed=11)
     per_sample = ((x - np.maximum(x @ W.T @ W + b, 0.0)) ** 2).sum(axis=1)
     se = per_sample.std() / math.sqrt(len(per_sample))
     assert abs(per_sample.mean() - tms.loss(W, b)) < 4 * se
@@ -144,14 +144,14 @@ def test_hexagon_is_a_minimum_whose_only_flat_direction_is_rotation() -> None:
 
 
 def test_sampler_high_sparsity_and_finite_sparsity() -> None:
-    x = tms.sample(5000, 6, seed=0)
+    x = tms.sample_inputs(5000, 6, seed=0)
     assert x.shape == (5000, 6)
     assert np.all((x > 0).sum(axis=1) == 1) and x.max() <= 1
     counts = np.bincount(np.argmax(x, axis=1), minlength=6)
     assert counts.min() > 5000 / 6 - 4 * math.sqrt(5000 / 6)
-    xs = tms.sample(20000, 6, sparsity=0.9, seed=1)
+    xs = tms.sample_inputs(20000, 6, sparsity=0.9, seed=1)
     assert (xs == 0).mean() == pytest.approx(0.9, abs=0.01)
-    assert np.array_equal(tms.sample(10, 6, seed=3), tms.sample(10, 6, seed=3))
+    assert np.array_equal(tms.sample_inputs(10, 6, seed=3), tms.sample_inputs(10, 6, seed=3))
 
 
 def test_errors_name_the_argument() -> None:
@@ -166,9 +166,9 @@ def test_errors_name_the_argument() -> None:
     with pytest.raises(TypeError, match=r"^c must"):
         tms.kgon(3, 6.0)
     with pytest.raises(ValueError, match=r"^sparsity must"):
-        tms.sample(10, 6, sparsity=1.0)
+        tms.sample_inputs(10, 6, sparsity=1.0)
     with pytest.raises(ValueError, match=r"^seed must"):
-        tms.sample(10, 6, seed=-1)
+        tms.sample_inputs(10, 6, seed=-1)
 
 
 def _descend(W: torch.Tensor, b: torch.Tensor, steps: int = 1500, lr: float = 0.2) -> np.ndarray:

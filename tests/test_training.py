@@ -6,7 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from utils.training import evaluate, train
+from utils.training import _evaluate as evaluate
+from utils.training import train
 
 
 def regression_problem(n: int = 256, d: int = 5, seed: int = 0):

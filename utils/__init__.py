@@ -4,43 +4,60 @@ Every notebook imports from this one package. Modules are small and have one job
 
 - :mod:`utils.runtime`    seeding, device choice, thread settings (all chapters)
 - :mod:`utils.plotting`   the course's figure style and small plot helpers (all chapters)
+- :mod:`utils.controls`   figures with sliders that work without a kernel (chapters 1-5, 8)
 - :mod:`utils.progress`   progress bars that show in Jupyter and stay out of the built book
-- :mod:`utils.training`   the one training loop every chapter that trains uses
-- :mod:`utils.data`       synthetic data sets (chapter 1: multi-digit addition; chapter 6: modular arithmetic)
+- :mod:`utils.training`   the training loop of chapters 1, 5 and 7, and parameter counts
+- :mod:`utils.addition`   multi-digit addition data in two tokenisations (chapter 1)
+- :mod:`utils.token_models` token MLPs, one or a batch trained at once, and their loss (chapter 1)
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
-- :mod:`utils.models`     small torch models: TokenMLP (chapter 1), random deep networks (chapter 5),
-                          deep linear networks (chapters 9-11), the toy model of superposition (chapter 10)
-- :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapter 2)
+- :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapters 2, 11)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
 - :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
 - :mod:`utils.ising_field` the Ising model in a field: hysteresis, metastable lifetimes, exact 4x4 (chapter 3)
 - :mod:`utils.fss`        finite-size scaling: curve crossings, power-law fits in L (chapter 3)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
-- :mod:`utils.rg`         renormalization-group maps and fixed points (chapter 4)
+- :mod:`utils.stats`      error bars: bootstrap, jackknife, mean +- standard error over seeds (all chapters)
+- :mod:`utils.rg`         renormalization-group maps and fixed points (chapters 2, 4)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
+- :mod:`utils.random_networks` random deep networks in torch: measured kernel flows and gradients, batched MLPs (chapter 5)
+- :mod:`utils.modular`    modular-arithmetic data, ``(a op b) mod p`` split into train and test (chapter 6)
 - :mod:`utils.grokking`   ModularMLP: many modular-arithmetic networks trained at once; steps A and B, phases (chapter 6)
 - :mod:`utils.fourier`    Fourier analysis over Z_p: progress measures, the analytic solution (chapter 6)
-- :mod:`utils.attention`  attention, a linear self-attention layer and a small transformer (chapter 7)
-- :mod:`utils.icl`        in-context regression baselines: ridge, least squares, one GD step, dMMSE (chapter 7)
-- :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapter 8)
+- :mod:`utils.icl_data`   prompts for in-context linear regression (chapter 7)
+- :mod:`utils.attention`  attention, linear self-attention layers (one, or several stacked) and a small transformer (chapter 7)
+- :mod:`utils.icl`        in-context regression baselines: ridge, least squares, one GD step, dMMSE, a kernel smoother (chapter 7)
+- :mod:`utils.icl_transformer` small softmax transformers, several seeds trained at once on task pools (chapter 7)
+- :mod:`utils.induction`  repeated sequences, an attention-only transformer, induction-head scores (chapter 7)
+- :mod:`utils.bayes`      posteriors and free energies by quadrature in 1-2 dims (chapters 8, 11)
 - :mod:`utils.bayes_exact` closed-form free energies, Laplace, the crossover n* (chapter 8)
-- :mod:`utils.slt`        exact learning coefficients (chapters 8-10)
-- :mod:`utils.llc`        local learning coefficient estimation with SGLD and MALA, and its diagnostics (chapter 9)
-- :mod:`utils.tms`        toy model of superposition: exact high-sparsity loss, k-gons (chapter 10)
+- :mod:`utils.slt`        exact learning coefficients (chapters 8-11)
+- :mod:`utils.deep_linear` deep linear networks at an exact factorisation of a teacher, and their loss (chapter 9)
+- :mod:`utils.llc`        local learning coefficient estimation with SGLD and MALA, and its diagnostics (chapters 6, 9-11)
+- :mod:`utils.tms`        toy model of superposition: exact high-sparsity loss, k-gons, inputs (chapter 10)
+- :mod:`utils.tms_model`  the toy model of superposition as a torch module (chapter 10)
 - :mod:`utils.curvature`  Hessian, Hutchinson trace and empirical Fisher trace (chapter 10)
 - :mod:`utils.exercises`  checks that tell a student whether an exercise answer is right
 - :mod:`utils.coursework` student copies, answer keys and the autograder (``make student``, ``make grade``)
+- :mod:`utils.data`       kept for ``utils.data.modular_arithmetic`` only (it moved to :mod:`utils.modular`)
 
-Private helpers (leading underscore, not part of the public names):
+Private helpers (leading underscore, not part of the public names; no module imports another
+module's underscored names):
 
 - :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
-- :mod:`utils._ising_kernels` the numba-compiled Metropolis and Wolff kernels behind :mod:`utils.ising`
+- :mod:`utils._splitmix`      the splitmix64 random stream of the compiled Ising kernels
+- :mod:`utils._ising_kernels` the numba-compiled scalar Metropolis (any field) and Wolff kernels
 - :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word) behind :mod:`utils.ising`
 - :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
+- :mod:`utils._llc_batched`, :mod:`utils._llc_sampling` the chain engine and samplers behind :mod:`utils.llc`
 
-Conventions: counts are ``num_*`` (except ``utils.ising.sample``'s ``n_samples``, kept by the
-course plan), seeds are integers in ``[0, 2**32 - 1]``, results are frozen dataclasses, and a
-vectorised function returns a Python ``float`` for scalar input.
+Conventions: counts are ``num_*`` (``num_samples``, ``num_burnin``, ``num_layers``...); parallel
+copies of a network, trained or random, are ``num_models``; MCMC chains are ``num_chains``;
+independent runs of a stochastic process are ``num_runs``; ``n`` is the sample size of
+singular learning theory's formulas. Seeds are integers in ``[0, 2**32 - 1]``, results are
+frozen dataclasses, and a vectorised function returns a Python ``float`` for scalar input.
+Each public module lists its public names in ``__all__``, which is what the API page documents.
+Theory modules (numpy only: ``signal``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
+``branching``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import torch.
 
 Submodules are imported on use (``import utils.training``), so importing :mod:`utils`
 alone is cheap and does not load torch.

@@ -3,7 +3,7 @@
 Expectations over ``z ~ N(0, 1)`` use Gauss-Hermite quadrature: :func:`expect` is 1-D,
 ``E[f(sqrt(q) z)]``, and :func:`expect2` is 2-D, ``E[f(u1) g(u2)]`` with ``(u1, u2)`` Gaussian
 of variances ``q`` and correlation ``c``. The torch versions of the same activations are
-:data:`utils.models.TORCH_ACTIVATIONS`.
+:data:`utils.random_networks.TORCH_ACTIVATIONS`.
 """
 
 from __future__ import annotations

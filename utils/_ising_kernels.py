@@ -1,9 +1,13 @@
-"""Compiled kernels of the 2D Ising samplers in :mod:`utils.ising` (numba, cached on disk; private).
+"""Compiled kernels of the 2D Ising samplers (numba, cached on disk; private).
 
-Lattices are int8 arrays ``spins[t, i, j]`` (one per temperature ``t``) updated in place, with
-periodic boundaries and ``J = 1``. Random numbers come from splitmix64 (Steele, Lea & Flood
-2014): one 64-bit state per temperature, advanced by ``_GAMMA`` and mixed by :func:`mix64`;
-the top 53 bits are compared with integer acceptance thresholds (probability * 2**53).
+The one home of the scalar checkerboard Metropolis kernel (zero field for :mod:`utils.ising`,
+any field for :mod:`utils.ising_field`), of the Wolff cluster kernels and of the measurement of
+int8 lattices. The multispin-coded Metropolis kernel is in :mod:`utils._ising_multispin`.
+
+Lattices are int8 arrays ``spins[t, i, j]`` (one per temperature or run ``t``) updated in place,
+with periodic boundaries and ``J = 1``. Random numbers come from the splitmix64 streams of
+:mod:`utils._splitmix`, one state per lattice; a flip is accepted when a uniform 53-bit integer
+is below an integer threshold ``probability * 2**53``.
 """
 
 from __future__ import annotations
@@ -11,64 +15,70 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
+from ._splitmix import TWO53, next_u53, next_u64
+
 _S32 = np.uint64(32)
+_ALWAYS = np.int64(TWO53)  # a threshold that every 53-bit draw is below: accept without a draw
 
 
 @njit(cache=True)
-def mix64(z):  # pragma: no cover - compiled
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+def field_thresholds(beta, h, thr):  # pragma: no cover - compiled
+    """``thr[a, b]``: accept a flip of spin ``2a - 1`` with neighbour sum ``2b - 4`` in a field ``h`` if r < thr."""
+    for a in range(2):
+        s = 2 * a - 1
+        for b in range(5):
+            dE = 2.0 * s * ((2 * b - 4) + h)
+            thr[a, b] = _ALWAYS if dE <= 0.0 else np.int64(np.exp(-beta * dE) * TWO53)
 
 
-def seed_states(seed: int, n: int) -> np.ndarray:
-    """Independent-looking splitmix64 starting states for ``n`` streams from one integer seed."""
-    mask = (1 << 64) - 1
+@njit(cache=True)
+def _zero_field_table(thr4, thr8, thr):  # pragma: no cover - compiled
+    """:func:`field_thresholds`' table at ``h = 0`` from the thresholds of ``dE = 4`` and ``dE = 8``."""
+    for a in range(2):
+        s = 2 * a - 1
+        for b in range(5):
+            half_dE = s * (2 * b - 4)  # dE / 2 = s * (sum of the neighbours)
+            thr[a, b] = _ALWAYS if half_dE <= 0 else (thr4 if half_dE == 2 else thr8)
 
-    def mix(z: int) -> int:
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        return z ^ (z >> 31)
 
-    base = mix((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & mask)
-    return np.array([mix(base ^ mix((k + 1) * 0xD1B54A32D192ED03 & mask)) for k in range(n)], dtype=np.uint64)
+@njit(cache=True)
+def checkerboard_sweep(lat, thr, s):  # pragma: no cover - compiled
+    """One checkerboard Metropolis sweep of ``lat`` in place; return (change of the sum of spins, RNG state).
+
+    The sites with ``i + j`` even are updated first, then those with ``i + j`` odd; ``thr`` is
+    :func:`field_thresholds`' table. A random number is drawn only for an uphill flip.
+    """
+    L = lat.shape[0]
+    dM = 0
+    for color in range(2):
+        for i in range(L):
+            ip = i + 1 if i + 1 < L else 0
+            im = i - 1 if i > 0 else L - 1
+            for j in range((i + color) & 1, L, 2):
+                jp = j + 1 if j + 1 < L else 0
+                jm = j - 1 if j > 0 else L - 1
+                si = lat[i, j]
+                nb = np.int32(lat[ip, j]) + np.int32(lat[im, j]) + np.int32(lat[i, jp]) + np.int32(lat[i, jm])
+                t = thr[(si + 1) >> 1, (nb + 4) >> 1]
+                flip = t >= _ALWAYS
+                if not flip:
+                    s, r = next_u53(s)
+                    flip = r < t
+                if flip:
+                    lat[i, j] = -si
+                    dM -= 2 * si
+    return dM, s
 
 
 @njit(cache=True)
 def metropolis_sweeps(spins, thresholds, states, num_sweeps):  # pragma: no cover - compiled
-    """``num_sweeps`` checkerboard Metropolis sweeps of every lattice ``spins[t]`` (in place)."""
-    n_t, L, _ = spins.shape
-    for t in range(n_t):
-        lat = spins[t]
+    """``num_sweeps`` zero-field sweeps of every lattice ``spins[t]`` (in place); ``thresholds[t]`` = (dE 4, dE 8)."""
+    thr = np.empty((2, 5), dtype=np.int64)
+    for t in range(spins.shape[0]):
+        _zero_field_table(thresholds[t, 0], thresholds[t, 1], thr)
         s = states[t]
-        thr4 = thresholds[t, 0]  # accept dE = 4 if (random 53-bit integer) < thr4
-        thr8 = thresholds[t, 1]  # accept dE = 8 if (random 53-bit integer) < thr8
         for _ in range(num_sweeps):
-            for color in range(2):
-                for i in range(L):
-                    ip = i + 1 if i + 1 < L else 0
-                    im = i - 1 if i > 0 else L - 1
-                    for j in range((i + color) & 1, L, 2):
-                        jp = j + 1 if j + 1 < L else 0
-                        jm = j - 1 if j > 0 else L - 1
-                        si = lat[i, j]
-                        h = np.int32(si) * (
-                            np.int32(lat[ip, j]) + np.int32(lat[im, j]) + np.int32(lat[i, jp]) + np.int32(lat[i, jm])
-                        )
-                        if h <= 0:  # dE = 2 h <= 0: always accept
-                            lat[i, j] = -si
-                        else:
-                            s += _GAMMA
-                            r = np.int64(mix64(s) >> _S11)
-                            if r < (thr4 if h == 2 else thr8):
-                                lat[i, j] = -si
+            _, s = checkerboard_sweep(spins[t], thr, s)
         states[t] = s
 
 
@@ -77,8 +87,8 @@ def wolff_cluster(lat, thr, s, stack):  # pragma: no cover - compiled
     """Grow and flip one Wolff cluster from a random seed site; return (cluster size, new RNG state)."""
     L = lat.shape[0]
     n = L * L
-    s += _GAMMA
-    site = np.int64(((mix64(s) >> _S32) * np.uint64(n)) >> _S32)
+    s, z = next_u64(s)
+    site = np.int64(((z >> _S32) * np.uint64(n)) >> _S32)
     i0 = site // L
     j0 = site - i0 * L
     s0 = lat[i0, j0]
@@ -101,8 +111,8 @@ def wolff_cluster(lat, thr, s, stack):  # pragma: no cover - compiled
             else:
                 ni, nj = i, (j - 1 if j > 0 else L - 1)
             if lat[ni, nj] == s0:  # a parallel neighbour joins (and flips) with probability 1 - exp(-2/T)
-                s += _GAMMA
-                if np.int64(mix64(s) >> _S11) < thr:
+                s, r = next_u53(s)
+                if r < thr:
                     lat[ni, nj] = -s0
                     stack[top] = ni * L + nj
                     top += 1

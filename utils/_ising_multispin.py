@@ -16,7 +16,7 @@ probability ``exp(-dE / T)``, decided for all bits of a word at once by comparin
 53-bit number with the 53-bit threshold digit by digit, most significant first: one random
 word per digit, stopping as soon as every bit is decided (about ``log2(64) + 2`` words). This
 is exact to 2**-53, the precision of the scalar kernel. Random words come from the same
-splitmix64 stream per temperature as in :mod:`utils._ising_kernels`.
+splitmix64 stream per temperature (:mod:`utils._splitmix`) as in :mod:`utils._ising_kernels`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._ising_kernels import mix64
+from ._splitmix import next_u64
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -120,8 +119,7 @@ def _sweeps_one(E, O, thr4, thr8, s, num_sweeps, n, R):  # pragma: no cover - co
                 und8 = zero
                 k = 52
                 while (und4 | und8) != _ZERO and k >= 0:
-                    s += _GAMMA
-                    r = mix64(s)
+                    s, r = next_u64(s)
                     m4 = _ZERO - ((thr4 >> np.uint64(k)) & _ONE)  # all ones if digit k of thr4 is 1
                     m8 = _ZERO - ((thr8 >> np.uint64(k)) & _ONE)
                     flip |= und4 & m4 & ~r  # U's digit 0 < threshold's digit 1: U < threshold

@@ -3,14 +3,14 @@
 A :class:`ChainLoss` evaluates ``L(w_c) = loss_fn(model_{w_c}(x), y)`` for every row ``w_c`` of a
 ``[chains, d]`` tensor of flattened trainable parameters, on the full data or on one
 minibatch per chain, and returns the ``[chains]`` losses with (optionally) their ``[chains, d]``
-gradients. Three paths give the same numbers up to float rounding (tested):
+gradients. Four paths give the same numbers up to float rounding (tested):
 
 * ``"fast"``: an ``nn.Sequential`` of ``nn.Linear`` layers and elementwise activations with 2-D
   inputs. Each layer's weights of all chains are views ``[chains, out, in]`` into the flat
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.models.half_squared_error` are computed for all chains in one op. With one of
+  :func:`utils.deep_linear.half_squared_error` are computed for all chains in one op. With one of
   these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
   by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
   output), without autograd's graph, into workspace tensors kept between steps; losses without
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
-from .models import half_squared_error
+from .deep_linear import half_squared_error
 
 ELEMENTWISE = (
     torch.nn.Tanh,
@@ -152,7 +152,7 @@ class ChainLoss:
             g = torch.autograd.grad(vals.sum(), leaf)[0] if grad else None
         return vals.detach(), g
 
-    # -- the three paths ---------------------------------------------------------------------
+    # -- the paths ---------------------------------------------------------------------
 
     def _gram(self, w: torch.Tensor) -> torch.Tensor:
         """Loss of a linear network from the data's second moments: the end-to-end affine map ``A [k, out, in + 1]``."""

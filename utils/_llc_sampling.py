@@ -151,7 +151,7 @@ def run_chains(
     nbeta: float,
     gamma: float,
     chains: int,
-    burnin: int,
+    num_burnin: int,
     draws: int,
     batches: torch.Tensor | None,
     seed: int,
@@ -160,7 +160,7 @@ def run_chains(
     check_every: int,
 ) -> Run:
     """Run all chains from ``w*`` in lockstep; with ``step_size=None`` choose it during burn-in (module docstring of utils.llc)."""
-    steps, d, w_star = burnin + draws, f.d, f.w_star
+    steps, d, w_star = num_burnin + draws, f.d, f.w_star
     pot = _Potential(f, nbeta, gamma)
     gens = [torch.Generator().manual_seed(seed * 1_000_003 + 7919 * (c + 1)) for c in range(chains)]
     aux = torch.Generator().manual_seed(seed + 12345)
@@ -186,7 +186,7 @@ def run_chains(
         if sampler == "sgld":
             if t > 0:
                 loss, grad = f(w, idx)
-            if step_size is None and t == next_curvature and t < burnin:  # steps 0, 1, 2, 4, 8, ...
+            if step_size is None and t == next_curvature and t < num_burnin:  # steps 0, 1, 2, 4, 8, ...
                 curvature = max(curvature, max_curvature(pot, w, idx, aux), gamma)
                 if not 0 < curvature < math.inf:
                     raise ValueError("step_size='auto' found no positive curvature at w*: pass a step_size")
@@ -200,10 +200,10 @@ def run_chains(
             w = torch.where(keep[:, None], new, w)
             loss, u = torch.where(keep, new_loss, loss), torch.where(keep, new_u, u)
             grad = torch.where(keep[:, None], new_grad, grad)
-            if adapt is not None and t < burnin:
+            if adapt is not None and t < num_burnin:
                 prob = float(torch.nan_to_num(log_a.clamp(max=0).exp(), nan=0.0).mean())
-                eps = adapt.update(prob) if t < burnin - 1 else adapt.final
-            if t >= burnin:
+                eps = adapt.update(prob) if t < num_burnin - 1 else adapt.final
+            if t >= num_burnin:
                 accepted += float(keep.double().mean())
         else:
             w = new
@@ -211,8 +211,10 @@ def run_chains(
             full.append(f(w, None, grad=False)[0].double())
         if (t + 1) % check_every == 0 or t == steps - 1:
             _check_divergence(losses, w, t, check_every, limit, eps, gamma)
-    full_trace = losses[:, burnin:] if batches is None else (torch.stack(full, 1) if full else losses[:, :0])
-    return Run(losses[:, burnin:], dist2[:, burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None)
+    full_trace = losses[:, num_burnin:] if batches is None else (torch.stack(full, 1) if full else losses[:, :0])
+    return Run(
+        losses[:, num_burnin:], dist2[:, num_burnin:], full_trace, eps, accepted / draws if sampler == "mala" else None
+    )
 
 
 def _check_divergence(

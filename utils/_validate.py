@@ -1,6 +1,7 @@
 """Argument checks shared by every public function of :mod:`utils` (private).
 
-Each check returns the value in the form the caller computes with, or raises a
+Every check takes the argument's name first, then its value (``check_int("steps", steps)``),
+and returns the value in the form the caller computes with, or raises a
 ``TypeError``/``ValueError`` whose message starts with the argument's name, e.g.
 ``"T must be > 0 (temperature in units of J/k_B), got -1.0"``. Checks of torch objects import
 torch only when called, so the numpy-only theory modules can use this module too.
@@ -45,7 +46,7 @@ def check_int_sequence(name: str, values: Any, *, minimum: int | None = None, mi
     return out
 
 
-def check_seed(value: Any, name: str = "seed") -> int:
+def check_seed(name: str, value: Any) -> int:
     """Return a seed as an int in ``[0, SEED_MAX]``, or raise naming ``name``."""
     return check_int(name, value, minimum=0, maximum=SEED_MAX)
 
@@ -146,12 +147,12 @@ def float_or_array(result: Any, *inputs: Any) -> float | np.ndarray:
     return np.asarray(result, dtype=np.float64)
 
 
-def check_temperature(T: Any, *, name: str = "T", vector: bool = False) -> np.ndarray:
+def check_temperature(name: str, value: Any, *, vector: bool = False) -> np.ndarray:
     """Temperatures (units of ``J / k_B``): finite and > 0, as a float ndarray.
 
     ``vector=True`` returns a non-empty 1-D array (a scalar becomes length 1), as the samplers need.
     """
-    arr = check_array(name, T, positive=True, meaning="temperature in units of J/k_B")
+    arr = check_array(name, value, positive=True, meaning="temperature in units of J/k_B")
     if vector:
         arr = np.atleast_1d(arr)
         if arr.ndim != 1 or arr.size == 0:
@@ -177,9 +178,9 @@ def check_callable(name: str, value: Any, usage: str = "") -> Any:
     return value
 
 
-def check_samples(x: Any, name: str = "x") -> np.ndarray:
+def check_samples(name: str, value: Any) -> np.ndarray:
     """Return finite samples (along the last axis, at least 2 of them) as a float ndarray, or raise naming ``name``."""
-    arr = check_array(name, x)
+    arr = check_array(name, value)
     if arr.ndim < 1 or arr.shape[-1] < 2:
         raise ValueError(f"{name} must have at least 2 samples along its last axis, got shape {arr.shape}")
     return arr

@@ -13,7 +13,9 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_int, check_real
+from ._validate import check_int, check_real, check_seed
+
+__all__ = ["ICLTransformer", "LinearSelfAttention", "SingleHeadAttention", "StackedLinearAttention", "attention"]
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,10 +44,10 @@ class SingleHeadAttention(nn.Module):
         self.d_model = check_int("d_model", d_model, minimum=1)
         self.d_head = check_int("d_head", d_head if d_head is not None else d_model, minimum=1)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
 
-        def draw(n_in: int, n_out: int) -> nn.Parameter:
-            return nn.Parameter(torch.randn(n_in, n_out, generator=gen) * (s / math.sqrt(n_in)))
+        def draw(num_in: int, num_out: int) -> nn.Parameter:
+            return nn.Parameter(torch.randn(num_in, num_out, generator=gen) * (s / math.sqrt(num_in)))
 
         self.W_Q, self.W_K, self.W_V = (draw(self.d_model, self.d_head) for _ in range(3))
         self.W_O = draw(self.d_head, self.d_model)
@@ -76,7 +78,7 @@ class LinearSelfAttention(nn.Module):
         super().__init__()
         self.dim = check_int("dim", dim, minimum=1)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
         self.W_KQ = nn.Parameter(torch.randn(dim + 1, dim + 1, generator=gen) * s)
         self.W_PV = nn.Parameter(torch.randn(dim + 1, dim + 1, generator=gen) * s)
 
@@ -139,7 +141,7 @@ class StackedLinearAttention(nn.Module):
         self.num_models = check_int("num_models", num_models, minimum=1)
         self.separate_kq = bool(separate_kq)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
 
         def draw() -> nn.Parameter:
             return nn.Parameter(torch.randn(num_models, dim + 1, dim + 1, generator=gen) * s)
@@ -195,7 +197,7 @@ class StackedLinearAttention(nn.Module):
 class ICLTransformer(nn.Module):
     """A small softmax transformer for in-context regression (chapter 7).
 
-    Tokens ``[P, T, d_in]`` are embedded linearly (``h = z E``), pass ``n_layers`` residual blocks
+    Tokens ``[P, T, d_in]`` are embedded linearly (``h = z E``), pass ``num_layers`` residual blocks
     ``h <- h + attn(h)`` (one :class:`SingleHeadAttention` each; with ``mlp_width`` also
     ``h <- h + W_2 relu(W_1 h)``), and the prediction is a linear read-out of the last token.
     """
@@ -205,7 +207,7 @@ class ICLTransformer(nn.Module):
         d_in: int,
         d_model: int = 16,
         *,
-        n_layers: int = 1,
+        num_layers: int = 1,
         mlp_width: int = 0,
         init_scale: float = 1.0,
         seed: int = 0,
@@ -213,18 +215,18 @@ class ICLTransformer(nn.Module):
         super().__init__()
         self.d_in = check_int("d_in", d_in, minimum=1)
         d_model = check_int("d_model", d_model, minimum=1)
-        n_layers = check_int("n_layers", n_layers, minimum=1)
+        num_layers = check_int("num_layers", num_layers, minimum=1)
         mlp_width = check_int("mlp_width", mlp_width, minimum=0)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        seed = check_int("seed", seed, minimum=0)
+        seed = check_seed("seed", seed)
         gen = torch.Generator().manual_seed(seed)
         self.embed = nn.Parameter(torch.randn(d_in, d_model, generator=gen) * (s / math.sqrt(d_in)))
         self.layers = nn.ModuleList(
-            SingleHeadAttention(d_model, init_scale=s, seed=seed + 1 + i) for i in range(n_layers)
+            SingleHeadAttention(d_model, init_scale=s, seed=seed + 1 + i) for i in range(num_layers)
         )
         self.mlps = nn.ModuleList()
         if mlp_width:
-            for _ in range(n_layers):
+            for _ in range(num_layers):
                 w1 = nn.Linear(d_model, mlp_width)
                 w2 = nn.Linear(mlp_width, d_model)
                 for lin in (w1, w2):

@@ -73,7 +73,7 @@ _UNIT_NODES, _UNIT_WEIGHTS = _unit_rule()
 _UNIT_GRID = np.linspace(0.0, 1.0, _GRID)
 
 
-def check_bounds(bounds: Any, name: str = "bounds") -> np.ndarray:
+def _check_bounds(bounds: Any, name: str = "bounds") -> np.ndarray:
     """Return ``bounds`` as a ``(d, 2)`` float array of finite ``low < high`` with ``d`` 1 or 2."""
     try:
         box = np.asarray(bounds, dtype=float)
@@ -88,7 +88,7 @@ def check_bounds(bounds: Any, name: str = "bounds") -> np.ndarray:
     return box
 
 
-def evaluate(potential: Potential, w: np.ndarray) -> np.ndarray:
+def _evaluate_potential(potential: Potential, w: np.ndarray) -> np.ndarray:
     """``potential(w)`` for ``w`` of shape ``(m, d)``, checked: shape ``(m,)``, no NaN, no ``-inf``."""
     if not callable(potential):
         raise TypeError(f"potential must be callable, got {type(potential).__name__}")
@@ -113,7 +113,7 @@ def _on_lines(potential: Potential, fixed: np.ndarray | None) -> Callable[[np.nd
             w = t.reshape(-1, 1)
         else:
             w = np.stack([np.broadcast_to(fixed[:, None], t.shape), t], axis=-1).reshape(-1, 2)
-        return evaluate(potential, w).reshape(t.shape)
+        return _evaluate_potential(potential, w).reshape(t.shape)
 
     return f
 
@@ -197,7 +197,7 @@ def free_energy(potential: Potential, n: float, *, bounds: Sequence[Sequence[flo
     maps an array ``(m, d)`` to the ``m`` values of ``K``. Accurate to about ``1e-8`` for ``n``
     up to ``10^8`` when the integrand concentrates at isolated points, along the axes or a curve.
     """
-    box = check_bounds(bounds)
+    box = _check_bounds(bounds)
     n = check_real("n", n, positive=True)
     return float(np.log(np.prod(box[:, 1] - box[:, 0])) - _log_integral(potential, n, box))
 
@@ -209,8 +209,8 @@ def posterior_mass(
 
     ``integral over region of exp(-n K) / integral over bounds of exp(-n K)``.
     """
-    box = check_bounds(bounds)
-    sub = check_bounds(region, "region")
+    box = _check_bounds(bounds)
+    sub = _check_bounds(region, "region")
     n = check_real("n", n, positive=True)
     if sub.shape != box.shape or np.any(sub[:, 0] < box[:, 0]) or np.any(sub[:, 1] > box[:, 1]):
         raise ValueError(f"region must be a box inside bounds {box.tolist()}, got {sub.tolist()}")
@@ -222,7 +222,7 @@ def posterior_density(potential: Potential, n: float, w: Any, *, bounds: Sequenc
 
     ``w`` has shape ``(m, d)`` (or ``(m,)`` when ``d = 1``); the density is 0 outside the box.
     """
-    box = check_bounds(bounds)
+    box = _check_bounds(bounds)
     n = check_real("n", n, positive=True)
     pts = check_array("w", w)
     if box.shape[0] == 1 and pts.ndim == 1:
@@ -233,7 +233,7 @@ def posterior_density(potential: Potential, n: float, w: Any, *, bounds: Sequenc
     log_z = _log_integral(potential, n, box)
     dens = np.zeros(len(pts))
     if inside.any():
-        dens[inside] = np.exp(-n * evaluate(potential, pts[inside]) - log_z)
+        dens[inside] = np.exp(-n * _evaluate_potential(potential, pts[inside]) - log_z)
     return dens
 
 
@@ -259,16 +259,16 @@ def volume_fraction(
     ``V(eps) ~ C eps^lambda (-log eps)^(m-1)`` as ``eps -> 0``; the binomial standard error is
     ``sqrt(V (1 - V) / num_samples)``, so ``V`` below about ``100 / num_samples`` is noisy.
     """
-    box = check_bounds(bounds)
+    box = _check_bounds(bounds)
     levels = check_array("eps", eps)
     num_samples = check_int("num_samples", num_samples, minimum=1)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     counts = np.zeros(levels.size)
     for start in range(0, num_samples, _CHUNK):
         m = min(_CHUNK, num_samples - start)
         w = box[:, 0] + (box[:, 1] - box[:, 0]) * rng.random((m, box.shape[0]))
-        k = np.sort(evaluate(potential, w))
+        k = np.sort(_evaluate_potential(potential, w))
         counts += np.searchsorted(k, levels.ravel(), side="left")
     frac = (counts / num_samples).reshape(levels.shape)
     return VolumeEstimate(levels, frac, np.sqrt(frac * (1 - frac) / num_samples))

@@ -21,6 +21,22 @@ from scipy.special import gammaln
 
 from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
 
+__all__ = [
+    "OFFSPRING",
+    "avalanche_cutoff",
+    "blowup_time",
+    "extinction_by_generation",
+    "extinction_probability",
+    "increasing_returns",
+    "mean_total_progeny",
+    "pgf",
+    "relaxation_time",
+    "simulate",
+    "simulate_total_progeny",
+    "survival_probability",
+    "total_progeny_pmf",
+]
+
 OFFSPRING = ("poisson", "geometric")
 
 
@@ -167,7 +183,7 @@ def simulate(
     num_runs = check_int("num_runs", num_runs, minimum=1)
     offspring = check_choice("offspring", offspring, OFFSPRING)
     cap = check_int("cap", cap, minimum=1)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     z = np.zeros((num_runs, generations + 1), dtype=np.int64)
     z[:, 0] = 1
@@ -223,7 +239,7 @@ def simulate_total_progeny(m: float, num_runs: int, *, cap: int = 10_000, seed: 
     m = check_real("m", m, nonnegative=True)
     num_runs = check_int("num_runs", num_runs, minimum=1)
     cap = check_int("cap", cap, minimum=1)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(check_seed("seed", seed))
     total = np.ones(num_runs, dtype=np.int64)
     z = np.ones(num_runs, dtype=np.int64)
     active = np.arange(num_runs)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vmap
 
-from ._validate import check_int, check_real
+from ._validate import check_int, check_real, check_seed
 
 __all__ = ["fisher_trace", "hessian", "hessian_rank", "hessian_trace", "hessian_trace_error"]
 
@@ -81,7 +81,7 @@ def hessian_rank(H: torch.Tensor | np.ndarray, *, rtol: float = 1e-6) -> int:
 def _hutchinson(model: Any, loss_fn: Any, data: Any, num_samples: Any, seed: Any) -> torch.Tensor:
     """The ``num_samples`` values ``v^T H v`` for Rademacher ``v`` drawn with ``seed``."""
     num_samples = check_int("num_samples", num_samples, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     f, w = _flat_loss(model, loss_fn, data)
     x, y = data
     gen = torch.Generator().manual_seed(seed)

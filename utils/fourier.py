@@ -22,6 +22,19 @@ import numpy as np
 
 from ._validate import check_int
 
+__all__ = [
+    "PHASES_PER_OPERAND",
+    "cross_entropy",
+    "dominant_frequency",
+    "embedding_power",
+    "energy_fraction",
+    "excluded_logits",
+    "fourier_solution",
+    "frequency_power",
+    "key_frequencies",
+    "restricted_logits",
+]
+
 #: Phases per operand in :func:`fourier_solution`: 3 x 3 phase pairs make every unwanted term cancel.
 PHASES_PER_OPERAND = 3
 
@@ -127,7 +140,7 @@ def fourier_solution(
     return embed, w_a, w_b, w_out
 
 
-def sum_frequency_basis(p: int, frequencies: Sequence[int]) -> np.ndarray:
+def _sum_frequency_basis(p: int, frequencies: Sequence[int]) -> np.ndarray:
     """Orthonormal functions ``cos(w (a + b))``, ``sin(w (a + b))`` on the ``p x p`` pairs, ``[2 K, p * p]`` (row ``a * p + b``)."""
     p = _check_p(p)
     freqs = np.asarray(frequencies, dtype=int)
@@ -153,7 +166,7 @@ def restricted_logits(logits: np.ndarray, frequencies: Sequence[int]) -> np.ndar
     """Keep only the part of ``logits [..., p*p, p]`` that, as a function of the pair, is a constant or
     ``cos/sin(w (a + b))`` at the key ``frequencies`` (Nanda et al. 2023's "restricted" logits)."""
     logits = _check_logits(logits)
-    basis = sum_frequency_basis(logits.shape[-1], frequencies)
+    basis = _sum_frequency_basis(logits.shape[-1], frequencies)
     mean = logits.mean(-2, keepdims=True)
     return mean + basis.T @ (basis @ logits)
 
@@ -162,7 +175,7 @@ def excluded_logits(logits: np.ndarray, frequencies: Sequence[int]) -> np.ndarra
     """Remove the ``cos/sin(w (a + b))`` parts at the key ``frequencies`` from ``logits [..., p*p, p]``
     (Nanda et al. 2023's "excluded" logits)."""
     logits = _check_logits(logits)
-    basis = sum_frequency_basis(logits.shape[-1], frequencies)
+    basis = _sum_frequency_basis(logits.shape[-1], frequencies)
     return logits - basis.T @ (basis @ logits)
 
 

@@ -28,8 +28,19 @@ import torch
 from torch import nn
 
 from ._validate import check_choice, check_int, check_real, check_seed
-from .data import ModularData
+from .modular import ModularData
 from .progress import progress as _progress
+
+__all__ = [
+    "MODULAR_ACTIVATIONS",
+    "ModularHistory",
+    "ModularMLP",
+    "PHASES",
+    "classify_run",
+    "first_step",
+    "grokking_steps",
+    "train_modular",
+]
 
 #: The hidden-layer activations :class:`ModularMLP` knows (chapter 6): Gromov's quadratic and ReLU.
 MODULAR_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -71,7 +82,7 @@ class ModularMLP(nn.Module):
             raise TypeError(f"activation must be one of {tuple(MODULAR_ACTIVATIONS)}, got {type(activation).__name__}")
         self.activation = check_choice("activation", activation, MODULAR_ACTIVATIONS)
         self.num_models = check_int("num_models", num_models, minimum=1)
-        seed = check_seed(seed)
+        seed = check_seed("seed", seed)
         d, n = self.embed_dim, self.width
         shapes = {"embed": (p, d, 1.0), "w_a": (d, n, 1 / (2 * d)), "w_b": (d, n, 1 / (2 * d)), "w_out": (n, p, 1 / n)}
         draws: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}

@@ -23,6 +23,8 @@ import numpy as np
 
 from ._validate import check_int, check_real
 
+__all__ = ["dmmse", "gd_step", "gd_step_risk", "least_squares", "least_squares_risk", "optimal_gamma", "ridge", "softmax_smoother"]
+
 
 def _batch(x: Any, y: Any, x_query: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, y, xq = (np.asarray(a, dtype=np.float64) for a in (x, y, x_query))

@@ -59,7 +59,7 @@ class StackedICLTransformer(nn.Module):
         self.softmax = bool(softmax)
         self.num_models = check_int("num_models", num_models, minimum=1)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_seed(seed))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
         S, D, L, H, E, F = num_models, d_model, num_layers, num_heads, self.d_head, mlp_ratio * d_model
 
         def draw(*shape: int, fan_in: int) -> nn.Parameter:
@@ -244,7 +244,7 @@ def train_icl(
     warmup = check_int("warmup", warmup, minimum=0)
     decay_from = check_real("decay_from", decay_from, low=0.0, high=1.0)
     eval_every = check_int("eval_every", eval_every, minimum=1)
-    gen = torch.Generator().manual_seed(check_seed(seed))
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = np.empty((steps, model.num_models))
     eval_step: list[int] = []

@@ -132,7 +132,7 @@ class AttentionOnlyTransformer(nn.Module):
         self.d_head = check_int("d_head", d_head if d_head is not None else max(d_model // num_heads, 1), minimum=1)
         self.num_models = check_int("num_models", num_models, minimum=1)
         s = check_real("init_scale", init_scale, nonnegative=True)
-        gen = torch.Generator().manual_seed(check_seed(seed))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
         S, V, T, D, L, H, E = num_models, vocab_size, seq_len, d_model, num_layers, num_heads, self.d_head
 
         def draw(*shape: int, std: float) -> nn.Parameter:
@@ -346,7 +346,7 @@ def train_induction(
     warmup = check_int("warmup", warmup, minimum=0)
     eval_every = check_int("eval_every", eval_every, minimum=1)
     num_eval = check_int("num_eval", num_eval, minimum=1)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     gen = torch.Generator().manual_seed(seed)
     eval_tokens, _ = task.sample(num_eval, generator=torch.Generator().manual_seed(seed + 1))
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -16,7 +16,7 @@ Samplers (compiled with numba in :mod:`utils._ising_kernels`, cached on disk aft
 * ``algorithm="wolff"``: the Wolff single-cluster algorithm (bond probability
   ``1 - exp(-2 / T)``). During burn-in a Wolff "sweep" flips clusters until at least ``L * L``
   spins have flipped; afterwards a sweep is a fixed number of clusters per temperature (the
-  burn-in average), so ``burnin`` and ``thin`` count comparable units for both samplers.
+  burn-in average), so ``num_burnin`` and ``thin`` count comparable units for both samplers.
 
 The same ``seed`` gives the same spins; stream ``k`` belongs to the ``k``-th temperature, so
 a temperature's samples do not depend on which other temperatures are in the batch.
@@ -30,13 +30,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _ising_multispin as packed
-from ._ising_kernels import measure, metropolis_sweeps, seed_states, wolff_burnin, wolff_sweeps
+from ._ising_kernels import measure, metropolis_sweeps, wolff_burnin, wolff_sweeps
+from ._splitmix import TWO53, seed_states
 from ._validate import check_choice, check_int, check_samples, check_seed, check_temperature, float_or_array
+
+__all__ = [
+    "ALGORITHMS",
+    "Observables",
+    "STARTS",
+    "binder_cumulant",
+    "block_spin",
+    "correlation_function",
+    "energy",
+    "magnetization",
+    "sample",
+    "sample_observables",
+    "specific_heat",
+    "susceptibility",
+]
 
 ALGORITHMS = ("metropolis", "wolff")
 STARTS = ("ordered", "random")
-
-_TWO53 = float(2**53)
 
 # ----------------------------------------------------------------------------------------------
 # Sampling
@@ -51,8 +65,8 @@ class _Chain:
         L: int,
         T,
         *,
-        n_samples: int,
-        burnin: int,
+        num_samples: int,
+        num_burnin: int,
         thin: int,
         algorithm: str,
         seed: int,
@@ -66,19 +80,19 @@ class _Chain:
                 f"L must be even for the checkerboard Metropolis sampler (the two sublattices must "
                 f"alternate across the periodic boundary), got L={L}"
             )
-        self.T = check_temperature(T, vector=True)
-        self.n_samples = check_int("n_samples", n_samples, minimum=1)
-        self.burnin = check_int("burnin", burnin, minimum=0)
+        self.T = check_temperature("T", T, vector=True)
+        self.num_samples = check_int("num_samples", num_samples, minimum=1)
+        self.num_burnin = check_int("num_burnin", num_burnin, minimum=0)
         self.thin = check_int("thin", thin, minimum=1)
-        seed = check_seed(seed)
+        seed = check_seed("seed", seed)
         start = check_choice("start", start, STARTS)
         n_t = self.T.size
         self.states = seed_states(seed, n_t)
         beta = 1.0 / self.T
         if self.algorithm == "metropolis":
-            self.thresholds = np.floor(np.exp(-np.outer(beta, [4.0, 8.0])) * _TWO53).astype(np.int64)
+            self.thresholds = np.floor(np.exp(-np.outer(beta, [4.0, 8.0])) * TWO53).astype(np.int64)
         else:
-            self.thresholds = np.floor(-np.expm1(-2.0 * beta) * _TWO53).astype(np.int64)
+            self.thresholds = np.floor(-np.expm1(-2.0 * beta) * TWO53).astype(np.int64)
             self.stack = np.empty(self.L * self.L, dtype=np.int64)
         if start == "ordered":
             self.spins = np.ones((n_t, self.L, self.L), dtype=np.int8)
@@ -108,18 +122,18 @@ class _Chain:
             measure(self.spins, m, e, k)
 
     def burn_in(self) -> None:
-        """Discard ``burnin`` sweeps; for Wolff, also fix the number of clusters per sweep."""
+        """Discard ``num_burnin`` sweeps; for Wolff, also fix the number of clusters per sweep."""
         if self.algorithm == "metropolis":
-            self.run(self.burnin)
+            self.run(self.num_burnin)
             return
         # Wolff: during burn-in a sweep flips clusters until >= L*L spins have flipped. That
         # stopping rule depends on the cluster sizes, so measuring right after it would be
         # biased towards big clusters (ordered states); after burn-in every sweep is a fixed
-        # number of clusters, the burn-in average. burnin = 0 calibrates on a throwaway copy.
+        # number of clusters, the burn-in average. num_burnin = 0 calibrates on a throwaway copy.
         counts = np.zeros(self.T.size, dtype=np.int64)
-        if self.burnin > 0:
-            wolff_burnin(self.spins, self.thresholds, self.states, self.burnin, self.stack, counts)
-            sweeps = self.burnin
+        if self.num_burnin > 0:
+            wolff_burnin(self.spins, self.thresholds, self.states, self.num_burnin, self.stack, counts)
+            sweeps = self.num_burnin
         else:
             wolff_burnin(self.spins.copy(), self.thresholds, self.states.copy(), 1, self.stack, counts)
             sweeps = 1
@@ -142,23 +156,25 @@ def sample(
     L: int,
     T: float | Sequence[float] | np.ndarray,
     *,
-    n_samples: int,
-    burnin: int,
+    num_samples: int,
+    num_burnin: int,
     thin: int = 1,
     algorithm: str = "metropolis",
     seed: int = 0,
     start: str = "ordered",
 ) -> np.ndarray:
-    """Equilibrium spin configurations, shape ``(len(T), n_samples, L, L)``, int8 values +-1 (chapter 3).
+    """Equilibrium spin configurations, shape ``(len(T), num_samples, L, L)``, int8 values +-1 (chapter 3).
 
-    ``burnin`` sweeps are discarded, then a configuration is kept every ``thin`` sweeps. A
+    ``num_burnin`` sweeps are discarded, then a configuration is kept every ``thin`` sweeps. A
     scalar ``T`` gives a leading axis of length 1. ``start="ordered"`` starts every chain from
     all spins +1 (no metastable stripes below ``T_C``); ``"random"`` from independent +-1 spins.
     """
-    chain = _Chain(L, T, n_samples=n_samples, burnin=burnin, thin=thin, algorithm=algorithm, seed=seed, start=start)
-    out = np.empty((chain.T.size, chain.n_samples, chain.L, chain.L), dtype=np.int8)
+    chain = _Chain(
+        L, T, num_samples=num_samples, num_burnin=num_burnin, thin=thin, algorithm=algorithm, seed=seed, start=start
+    )
+    out = np.empty((chain.T.size, chain.num_samples, chain.L, chain.L), dtype=np.int8)
     chain.burn_in()
-    for k in range(chain.n_samples):
+    for k in range(chain.num_samples):
         chain.run(chain.thin)
         out[:, k] = chain.unpack()
     return out
@@ -166,7 +182,7 @@ def sample(
 
 @dataclass(frozen=True)
 class Observables:
-    """Per-sample observables, each of shape ``(len(T), n_samples)``."""
+    """Per-sample observables, each of shape ``(len(T), num_samples)``."""
 
     T: np.ndarray  #: the temperatures, shape ``(len(T),)``
     L: int  #: the linear lattice size
@@ -178,8 +194,8 @@ def sample_observables(
     L: int,
     T: float | Sequence[float] | np.ndarray,
     *,
-    n_samples: int,
-    burnin: int,
+    num_samples: int,
+    num_burnin: int,
     thin: int = 1,
     algorithm: str = "metropolis",
     seed: int = 0,
@@ -187,15 +203,17 @@ def sample_observables(
 ) -> Observables:
     """Like :func:`sample` but keeps only ``|m|`` and the energy per spin of each sample (chapter 3).
 
-    Uses memory ``O(len(T) * n_samples)`` instead of ``O(len(T) * n_samples * L**2)``, for long
+    Uses memory ``O(len(T) * num_samples)`` instead of ``O(len(T) * num_samples * L**2)``, for long
     runs on big lattices; the same arguments give the same numbers as applying
     :func:`magnetization` and :func:`energy` to :func:`sample`'s output.
     """
-    chain = _Chain(L, T, n_samples=n_samples, burnin=burnin, thin=thin, algorithm=algorithm, seed=seed, start=start)
-    m = np.empty((chain.T.size, chain.n_samples))
-    e = np.empty((chain.T.size, chain.n_samples))
+    chain = _Chain(
+        L, T, num_samples=num_samples, num_burnin=num_burnin, thin=thin, algorithm=algorithm, seed=seed, start=start
+    )
+    m = np.empty((chain.T.size, chain.num_samples))
+    e = np.empty((chain.T.size, chain.num_samples))
     chain.burn_in()
-    for k in range(chain.n_samples):
+    for k in range(chain.num_samples):
         chain.run(chain.thin)
         chain.measure(m, e, k)
     return Observables(T=chain.T, L=chain.L, m=m, e=e)
@@ -270,17 +288,17 @@ def correlation_function(spins: np.ndarray) -> np.ndarray:
 
 def susceptibility(m: np.ndarray, T: float | np.ndarray, L: int) -> float | np.ndarray:
     """Susceptibility per spin ``L^2 (<m^2> - <|m|>^2) / T`` from ``|m|`` samples (last axis) (chapter 3)."""
-    m = check_samples(m, "m")
+    m = check_samples("m", m)
     L = check_int("L", L, minimum=1)
-    T = check_temperature(T)
+    T = check_temperature("T", T)
     return float_or_array(L * L * (np.mean(m**2, axis=-1) - np.mean(np.abs(m), axis=-1) ** 2) / T)
 
 
 def specific_heat(e: np.ndarray, T: float | np.ndarray, L: int) -> float | np.ndarray:
     """Specific heat per spin ``L^2 (<e^2> - <e>^2) / T^2`` from energy-per-spin samples (chapter 3)."""
-    e = check_samples(e, "e")
+    e = check_samples("e", e)
     L = check_int("L", L, minimum=1)
-    T = check_temperature(T)
+    T = check_temperature("T", T)
     return float_or_array(L * L * np.var(e, axis=-1) / T**2)
 
 
@@ -290,7 +308,7 @@ def binder_cumulant(m: np.ndarray) -> float | np.ndarray:
     ``U4 -> 2/3`` in the ordered phase (``m`` concentrated at +-m0) and ``-> 0`` in the
     disordered phase (``m`` Gaussian); curves for different ``L`` cross near ``T_C``.
     """
-    m = check_samples(m, "m")
+    m = check_samples("m", m)
     m2 = np.mean(m**2, axis=-1)
     if np.any(m2 == 0):
         raise ValueError("m must not be identically zero (the Binder cumulant divides by <m^2>^2)")

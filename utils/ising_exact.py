@@ -16,6 +16,15 @@ from scipy.special import ellipe, ellipk
 
 from ._validate import check_int, check_temperature, float_or_array
 
+__all__ = [
+    "EXPONENTS",
+    "T_C",
+    "finite_lattice_energy",
+    "onsager_energy",
+    "onsager_magnetization",
+    "onsager_specific_heat",
+]
+
 #: The exact critical temperature of the square-lattice Ising model, ``2 / ln(1 + sqrt 2)`` (Onsager).
 T_C: float = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
@@ -25,7 +34,7 @@ EXPONENTS: dict[str, float] = {"beta": 1 / 8, "nu": 1.0, "gamma": 7 / 4, "alpha"
 
 def onsager_magnetization(T: float | np.ndarray) -> float | np.ndarray:
     """Exact spontaneous magnetization ``(1 - sinh(2/T)^-4)^(1/8)`` for ``T < T_C``, 0 above (Yang 1952)."""
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     with np.errstate(over="ignore"):
         x = 1.0 - np.sinh(2.0 / T_arr) ** -4.0
     return float_or_array(np.where(T_arr < T_C, np.clip(x, 0.0, None) ** 0.125, 0.0), T)
@@ -48,7 +57,7 @@ def onsager_energy(T: float | np.ndarray) -> float | np.ndarray:
     ``k = 2 sinh(2b) / cosh^2(2b)`` (``scipy.special.ellipk`` takes ``k^2``). At ``T_C``,
     ``K`` diverges but its prefactor vanishes and ``u(T_C) = -sqrt 2``.
     """
-    _, coth, t2, k2 = _elliptic_parts(check_temperature(T))
+    _, coth, t2, k2 = _elliptic_parts(check_temperature("T", T))
     with np.errstate(invalid="ignore"):  # the k = 1 branch (0 * inf) is discarded by np.where
         term = np.where(k2 < 1.0, (2.0 * t2 - 1.0) * ellipk(k2), 0.0)
     return float_or_array(-coth * (1.0 + (2.0 / np.pi) * term), T)
@@ -61,7 +70,7 @@ def onsager_specific_heat(T: float | np.ndarray) -> float | np.ndarray:
     ``K, E`` the complete elliptic integrals of modulus ``k`` as in :func:`onsager_energy`;
     ``inf`` exactly at ``T_C``.
     """
-    beta, coth, t2, k2 = _elliptic_parts(check_temperature(T))
+    beta, coth, t2, k2 = _elliptic_parts(check_temperature("T", T))
     with np.errstate(divide="ignore", invalid="ignore"):
         K = ellipk(k2)
         E = ellipe(k2)
@@ -106,7 +115,7 @@ def finite_lattice_energy(L: int, T: float | Sequence[float] | np.ndarray) -> fl
     ``L -> inf``; at ``T_C`` the finite-size shift is of order ``1/L``.
     """
     L = check_int("L", L, minimum=2)
-    T_arr = check_temperature(T)
+    T_arr = check_temperature("T", T)
     h = 1e-5
     out = np.array(
         [

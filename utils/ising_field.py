@@ -12,7 +12,8 @@ uniform field ``h`` (units of ``J``): ``E = -sum_<ij> s_i s_j - h sum_i s_i``. F
 * :func:`exact_magnetization` is ``<m>(T, h)`` of a small lattice (``L <= 4``) by exact
   enumeration of all ``2**(L*L)`` configurations.
 
-Random numbers come from the splitmix64 streams of :mod:`utils._ising_kernels`.
+The Metropolis sweep is :mod:`utils._ising_kernels`' checkerboard kernel, the one that
+:mod:`utils.ising` runs at zero field; random numbers come from :mod:`utils._splitmix`.
 """
 
 from __future__ import annotations
@@ -22,52 +23,19 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from ._ising_kernels import _GAMMA, _S11, mix64, seed_states
+from ._ising_kernels import checkerboard_sweep, field_thresholds
+from ._splitmix import seed_states
 from ._validate import check_array, check_choice, check_int, check_real, check_seed, float_or_array
 
+__all__ = ["STARTS", "exact_magnetization", "metastable_lifetime", "metropolis_field_sweep"]
+
 STARTS = ("ordered", "random")
-_TWO53 = float(2**53)
 _MAX_ENUMERATED = 4  # 2**16 configurations; L = 5 would need 2**25
 
 
 # ----------------------------------------------------------------------------------------------
-# Compiled kernels (private)
+# Compiled drivers of the shared sweep (private)
 # ----------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _thresholds(beta, h, thr):  # pragma: no cover - compiled
-    """``thr[a, b]``: accept a flip of spin ``2a - 1`` with neighbour sum ``2b - 4`` if r < thr (53 bits)."""
-    for a in range(2):
-        s = 2 * a - 1
-        for b in range(5):
-            dE = 2.0 * s * ((2 * b - 4) + h)
-            thr[a, b] = np.int64(_TWO53) if dE <= 0.0 else np.int64(np.exp(-beta * dE) * _TWO53)
-
-
-@njit(cache=True)
-def _sweep(lat, thr, s):  # pragma: no cover - compiled
-    """One checkerboard Metropolis sweep of ``lat`` in place; return (change of sum of spins, RNG state)."""
-    L = lat.shape[0]
-    dM = 0
-    for color in range(2):
-        for i in range(L):
-            ip = i + 1 if i + 1 < L else 0
-            im = i - 1 if i > 0 else L - 1
-            for j in range((i + color) & 1, L, 2):
-                jp = j + 1 if j + 1 < L else 0
-                jm = j - 1 if j > 0 else L - 1
-                si = lat[i, j]
-                nb = np.int32(lat[ip, j]) + np.int32(lat[im, j]) + np.int32(lat[i, jp]) + np.int32(lat[i, jm])
-                t = thr[(si + 1) >> 1, (nb + 4) >> 1]
-                flip = t >= np.int64(_TWO53)
-                if not flip:
-                    s += _GAMMA
-                    flip = np.int64(mix64(s) >> _S11) < t
-                if flip:
-                    lat[i, j] = -si
-                    dM -= 2 * si
-    return dM, s
 
 
 @njit(cache=True)
@@ -80,9 +48,9 @@ def _field_schedule(lat, beta, fields, sweeps_per_field, s, m_out):  # pragma: n
             M += lat[i, j]
     thr = np.empty((2, 5), dtype=np.int64)
     for k in range(fields.size):
-        _thresholds(beta, fields[k], thr)
+        field_thresholds(beta, fields[k], thr)
         for _ in range(sweeps_per_field):
-            dM, s = _sweep(lat, thr, s)
+            dM, s = checkerboard_sweep(lat, thr, s)
             M += dM
         m_out[k] = M / n
     return s
@@ -92,14 +60,14 @@ def _field_schedule(lat, beta, fields, sweeps_per_field, s, m_out):  # pragma: n
 def _escape(lats, beta, h, states, max_sweeps, out):  # pragma: no cover - compiled
     """For each lattice (all +1 at the start), sweeps until the sum of spins is < 0; -1 if never."""
     thr = np.empty((2, 5), dtype=np.int64)
-    _thresholds(beta, h, thr)
+    field_thresholds(beta, h, thr)
     n = lats.shape[1] * lats.shape[2]
     for r in range(lats.shape[0]):
         s = states[r]
         M = np.int64(n)
         out[r] = -1
         for t in range(1, max_sweeps + 1):
-            dM, s = _sweep(lats[r], thr, s)
+            dM, s = checkerboard_sweep(lats[r], thr, s)
             M += dM
             if M < 0:
                 out[r] = t
@@ -144,7 +112,7 @@ def metropolis_field_sweep(
     if h.ndim != 1 or h.size == 0:
         raise ValueError(f"fields must be a non-empty 1-D sequence of field values, got shape {h.shape}")
     sweeps_per_field = check_int("sweeps_per_field", sweeps_per_field, minimum=1)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     start = check_choice("start", start, STARTS)
     if start == "ordered":
         lat = np.ones((L, L), dtype=np.int8)
@@ -155,8 +123,8 @@ def metropolis_field_sweep(
     return m
 
 
-def metastable_lifetime(L: int, T: float, h: float, *, n_runs: int, max_sweeps: int, seed: int = 0) -> np.ndarray:
-    """Sweeps until ``m < 0`` for ``n_runs`` lattices started at ``m = +1`` in a field ``h < 0``, shape ``(n_runs,)`` (chapter 3).
+def metastable_lifetime(L: int, T: float, h: float, *, num_runs: int, max_sweeps: int, seed: int = 0) -> np.ndarray:
+    """Sweeps until ``m < 0`` for ``num_runs`` lattices started at ``m = +1`` in a field ``h < 0``, shape ``(num_runs,)`` (chapter 3).
 
     Each run is an independent Metropolis chain (its own random stream); a run that is still
     at ``m >= 0`` after ``max_sweeps`` sweeps gets ``inf`` (censored: its lifetime is longer).
@@ -166,12 +134,12 @@ def metastable_lifetime(L: int, T: float, h: float, *, n_runs: int, max_sweeps: 
     h = check_real("h", h)
     if h >= 0:
         raise ValueError(f"h must be < 0 (a field that opposes the starting state m = +1), got {h}")
-    n_runs = check_int("n_runs", n_runs, minimum=1)
+    num_runs = check_int("num_runs", num_runs, minimum=1)
     max_sweeps = check_int("max_sweeps", max_sweeps, minimum=1)
-    seed = check_seed(seed)
-    lats = np.ones((n_runs, L, L), dtype=np.int8)
-    out = np.empty(n_runs, dtype=np.int64)
-    _escape(lats, 1.0 / T, h, seed_states(seed, n_runs), max_sweeps, out)
+    seed = check_seed("seed", seed)
+    lats = np.ones((num_runs, L, L), dtype=np.int8)
+    out = np.empty(num_runs, dtype=np.int64)
+    _escape(lats, 1.0 / T, h, seed_states(seed, num_runs), max_sweeps, out)
     return np.where(out < 0, np.inf, out.astype(np.float64))
 
 

@@ -39,7 +39,7 @@ with ``L_n(w*)`` computed once on the **full** data. The model's parameters are 
 
 **Diagnostics** (Vehtari et al. 2021, in :mod:`utils.mcmc`). ``r_hat``: rank-normalised, folded
 split R-hat of the full-batch loss (every draw for MALA and full-batch SGLD; for minibatch SGLD
-at the draws of :func:`diagnostic_draws`: one per epoch, at least 8 and at most 64 per chain,
+at chosen draws: one per epoch, at least 8 and at most 64 per chain,
 evenly spaced and ending at the last draw, so that the diagnostics never cost more than about
 one forward pass over the data per epoch of sampling and at most 64 of them whatever the run's
 length); ``ess``: bulk effective sample size of the draws' losses; ``mcse``: Monte Carlo
@@ -80,7 +80,6 @@ __all__ = [
     "StepSizeScan",
     "calibrate_step_size",
     "default_nbeta",
-    "diagnostic_draws",
     "estimate_llc",
     "sgld_step",
 ]
@@ -103,7 +102,8 @@ class LLCResult:
     ``loss_trace[c, t]`` is chain ``c``'s loss at draw ``t`` (full-batch for MALA, the step's
     minibatch loss for SGLD); ``per_chain[c] = nbeta * (mean_t loss_trace[c, t] - init_loss)``;
     ``full_loss_trace`` holds the full-batch losses that R-hat is computed on. ``path`` says how
-    the chains were evaluated: ``"fast"``, ``"vmap"`` or ``"loop"``.
+    the chains were evaluated: ``"fast"``, ``"gram"``, ``"vmap"`` or ``"loop"`` (see
+    :mod:`utils._llc_batched`).
     """
 
     mean: float
@@ -153,7 +153,7 @@ def default_nbeta(n: int) -> float:
     return n / math.log(n)
 
 
-def diagnostic_draws(num_draws: int, per_epoch: int) -> np.ndarray:
+def _diagnostic_draws(num_draws: int, per_epoch: int) -> np.ndarray:
     """Draws (0-based) at which minibatch SGLD records the full-batch loss for R-hat (chapter 9).
 
     ``k = ceil(num_draws / per_epoch)`` (one per epoch of draws), clipped to ``DIAGNOSTIC_POINTS``
@@ -223,7 +223,7 @@ def estimate_llc(
     ``num_draws`` are kept. ``sampler="auto"`` is MALA for full-batch data (``batch_size=None``)
     with ``step_size="auto"``, and plain SGLD otherwise (minibatches, or a fixed step size); ``step_size="auto"`` adapts the step during burn-in to
     ``target_accept`` (see the module docstring). ``diagnostic_every`` (minibatch SGLD): steps
-    between full-batch losses for R-hat (default: :func:`diagnostic_draws`). ``vectorize``: ``"auto"`` picks
+    between full-batch losses for R-hat (default: one per epoch, 8 to 64 per chain, as above). ``vectorize``: ``"auto"`` picks
     the fast path for an ``nn.Sequential`` of Linear and elementwise layers, else vmap;
     ``True`` forces vmap, ``False`` a loop over chains. A loss that is NaN/inf or exceeds
     ``init_loss + divergence_factor * max(|init_loss|, d / nbeta)`` (checked every
@@ -244,7 +244,7 @@ def estimate_llc(
     num_burnin = (
         round(BURNIN_FRACTION * num_draws) if num_burnin is None else check_int("num_burnin", num_burnin, minimum=0)
     )
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
         if batch_size > n:
@@ -259,7 +259,7 @@ def estimate_llc(
         raise ValueError(f"num_burnin must be >= 50 with step_size='auto' (it adapts the step), got {num_burnin}")
     per_epoch = max(1, n // batch_size) if batch_size else 1
     if diagnostic_every is None:
-        diag_at = diagnostic_draws(num_draws, per_epoch)
+        diag_at = _diagnostic_draws(num_draws, per_epoch)
     else:
         diag_at = np.arange(0, num_draws, check_int("diagnostic_every", diagnostic_every, minimum=1))
     divergence_factor = check_real("divergence_factor", divergence_factor, positive=True)
@@ -284,7 +284,7 @@ def estimate_llc(
         nbeta=nbeta,
         gamma=localization,
         chains=num_chains,
-        burnin=num_burnin,
+        num_burnin=num_burnin,
         draws=num_draws,
         batches=batches,
         seed=seed,

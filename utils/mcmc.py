@@ -4,8 +4,8 @@ All functions take samples along the **last** axis: binned standard errors, the 
 autocorrelation, Sokal's integrated autocorrelation time, and, for a ``[chains, draws]``
 trace, the convergence diagnostics of Vehtari et al. (2021): the rank-normalised, folded
 split R-hat (:func:`r_hat`), the bulk effective sample size (:func:`ess_bulk`), the
-effective sample size and Monte Carlo standard error of the mean (:func:`ess_mean`,
-:func:`mcse_mean`), plus a drift test of the running mean (:func:`drift_z`).
+Monte Carlo standard error of the mean (:func:`mcse_mean`, from the effective sample size of
+the mean), plus a drift test of the running mean (:func:`drift_z`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ __all__ = [
     "binned_error",
     "drift_z",
     "ess_bulk",
-    "ess_mean",
     "integrated_autocorrelation_time",
     "integrated_autocorrelation_time_error",
     "mcse_mean",
     "r_hat",
-    "split_r_hat",
 ]
 
 
@@ -37,7 +35,7 @@ def binned_error(x: np.ndarray, num_bins: int = 20) -> float | np.ndarray:
     Binning makes the error bar honest for correlated Markov-chain samples as long as each bin
     is much longer than the autocorrelation time.
     """
-    x = check_samples(x, "x")
+    x = check_samples("x", x)
     num_bins = check_int("num_bins", num_bins, minimum=2)
     n = x.shape[-1] - x.shape[-1] % num_bins
     if n < num_bins:
@@ -48,7 +46,7 @@ def binned_error(x: np.ndarray, num_bins: int = 20) -> float | np.ndarray:
 
 def autocorrelation(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
     """Normalised autocorrelation ``rho(t)``, ``t = 0..max_lag``, of a 1D time series (chapter 3)."""
-    x = check_samples(x, "x")
+    x = check_samples("x", x)
     if x.ndim != 1:
         raise ValueError(f"x must be 1D, got shape {x.shape}")
     n = x.size
@@ -112,11 +110,6 @@ def _rank_normalize(x: np.ndarray) -> np.ndarray:
     return special.ndtri((r - 0.375) / (x.size + 0.25))
 
 
-def split_r_hat(trace: np.ndarray) -> float:
-    """Classic split R-hat (Gelman et al. 2013) of a ``[chains, draws]`` trace; near 1 means chains agree."""
-    return _classic_r_hat(_split(_trace(trace)))
-
-
 def r_hat(trace: np.ndarray) -> float:
     """Rank-normalised, folded split R-hat of a ``[chains, draws]`` trace (Vehtari et al. 2021; chapter 9).
 
@@ -174,16 +167,16 @@ def ess_bulk(trace: np.ndarray) -> float:
     return float(x.size) if np.ptp(x) == 0 else _ess(_rank_normalize(x))
 
 
-def ess_mean(trace: np.ndarray) -> float:
+def _ess_mean(trace: np.ndarray) -> float:
     """Effective sample size for the mean of a ``[chains, draws]`` trace (split chains, raw draws; chapter 9)."""
     x = _split(_trace(trace))
     return float(x.size) if np.ptp(x) == 0 else _ess(x)
 
 
 def mcse_mean(trace: np.ndarray) -> float:
-    """Monte Carlo standard error of the mean of all draws: ``sd / sqrt(ess_mean)`` (chapter 9)."""
+    """Monte Carlo standard error of the mean of all draws: ``sd / sqrt(ESS of the mean)`` (chapter 9)."""
     x = _trace(trace)
-    return float(x.std(ddof=1) / math.sqrt(ess_mean(x)))
+    return float(x.std(ddof=1) / math.sqrt(_ess_mean(x)))
 
 
 def drift_z(trace: np.ndarray) -> float:

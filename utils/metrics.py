@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+__all__ = ["edit_distances", "exact_match", "per_token_accuracy", "token_edit_distance"]
+
 ArrayLike = np.ndarray | torch.Tensor | Sequence[Sequence[int]]
 
 

@@ -7,33 +7,51 @@ axes and a title.
 The style is sized for the book: a figure is at most :data:`MAX_WIDTH` inches wide, which
 the book shows at full size in its text column (1 inch = :data:`DPI` screen pixels), so
 every font of at least :data:`MIN_FONT_PT` points is at least that large on screen.
-Figures render at twice that resolution for sharp text on high-density screens.
+Figures render at twice that resolution for sharp text on high-density screens. On a phone
+(420 px) the book shows a full-width figure across the whole screen, at about 0.64 of its
+size; the smallest font, 11 pt, is then still about 9.7 px (``make check-pages`` checks 9 px).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib import patheffects
-from matplotlib.colors import ListedColormap
-from matplotlib.transforms import Bbox, ScaledTranslation
+from matplotlib.transforms import ScaledTranslation
 
-from ._validate import check_int, check_real
+from ._validate import check_int
+
+__all__ = [
+    "CMAP",
+    "COLORS",
+    "DPI",
+    "MAX_WIDTH",
+    "MIN_FONT_PT",
+    "PALETTE",
+    "SEQUENTIAL_RANGE",
+    "colors",
+    "figure_legend",
+    "label",
+    "legend",
+    "plot_llc_traces",
+    "plot_step_size_scan",
+    "sequential",
+    "subplots",
+    "use_style",
+]
 
 #: Widest figure (inches) that the book's text column (688 px at 1280 px) shows at full size,
 #: with the 0.1-inch margin that Jupyter adds on each side when it crops a figure.
 MAX_WIDTH: float = 6.6
-_COLUMN_PX = 688  # the book's text column at a 1280 px window (tests/check_pages.py measures it)
 #: Screen pixels per inch of a figure in the book; at this density 10 pt is 13.9 px (10.4 CSS pt).
 DPI: int = 100
-#: Smallest font size (points) the style uses anywhere.
-MIN_FONT_PT: float = 10.0
+#: Smallest font size (points) the style uses anywhere: 11 pt keeps figure text at about 9.7 px
+#: on a 420 px phone screen, where a full-width figure is shown at 0.64 of its size.
+MIN_FONT_PT: float = 11.0
 
 #: A colour-blind-safe palette (Okabe & Ito, without its yellow, which is unreadable on
 #: white), used in this order by every figure.
@@ -61,8 +79,6 @@ CMAP: str = "viridis"
 #: Part of a colormap used for families of curves: viridis up to 0.58 keeps a contrast
 #: of at least 3:1 against white (its yellow end has 1.3:1) and starts clear of black.
 SEQUENTIAL_RANGE: tuple[float, float] = (0.1, 0.58)
-#: Ising spins: -1 black, +1 white (as the chapters' captions say); panels are framed.
-SPIN_CMAP = ListedColormap(["#000000", "#ffffff"], name="spins")
 
 _STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 4.0),
@@ -75,14 +91,14 @@ _STYLE: dict[str, Any] = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "font.size": 11,
+    "font.size": 12,
     "axes.titlesize": 12,
-    "axes.labelsize": 11,
+    "axes.labelsize": 12,
     "figure.titlesize": 12,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 10,
-    "legend.title_fontsize": 10,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
     "image.cmap": CMAP,
@@ -105,8 +121,8 @@ def _row_height(ncols: int) -> float:
     return 4.0 if ncols == 1 else 3.2 if ncols == 2 else 2.6
 
 
-def panels(
-    n: int,
+def _panels(
+    num_panels: int,
     *,
     ncols: int = 2,
     width: float | None = None,
@@ -114,12 +130,12 @@ def panels(
     sharex: bool = False,
     sharey: bool = False,
 ) -> tuple[plt.Figure, list[plt.Axes]]:
-    """``n`` panels, ``ncols`` to a row (an odd last panel is centred); returns (fig, axes list).
+    """``num_panels`` panels, ``ncols`` to a row (an odd last panel is centred); returns (fig, axes list).
 
     The layout for multi-panel figures: two panels per row rather than one long row, so that
     each panel keeps readable ticks and titles at the book's width.
     """
-    n = check_int("n", n, minimum=1)
+    n = check_int("num_panels", num_panels, minimum=1)
     ncols = min(check_int("ncols", ncols, minimum=1), n)
     nrows = math.ceil(n / ncols)
     use_style()
@@ -156,7 +172,7 @@ def subplots(
         scale = min(1.0, (MAX_WIDTH / per_row) / (w_req / ncols))
         row_h = h_req * (0.5 + 0.5 * scale)
         share = {k: kwargs.pop(k) in (True, "all", "row") for k in ("sharex", "sharey") if k in kwargs}
-        fig, axes = panels(ncols, ncols=per_row, width=MAX_WIDTH, height=2 * row_h, **share)
+        fig, axes = _panels(ncols, ncols=per_row, width=MAX_WIDTH, height=2 * row_h, **share)
         if kwargs:
             raise TypeError(f"subplots got arguments it cannot pass on when wrapping: {sorted(kwargs)}")
         return fig, np.array(axes, dtype=object)
@@ -288,82 +304,16 @@ def figure_legend(fig: plt.Figure, handles: Any = None, labels: Any = None, **kw
 _add_legend = legend  # label() has an argument named legend
 
 
-def colors(n: int) -> list[str]:
-    """``n`` colours from the palette (cycled if ``n`` exceeds it)."""
-    return [PALETTE[i % len(PALETTE)] for i in range(n)]
+def colors(num_colors: int) -> list[str]:
+    """``num_colors`` colours from the palette (cycled if ``num_colors`` exceeds it)."""
+    return [PALETTE[i % len(PALETTE)] for i in range(num_colors)]
 
 
-def sequential(n: int, cmap: str = "viridis") -> list[tuple[float, float, float, float]]:
-    """``n`` colours along :data:`SEQUENTIAL_RANGE` of a colormap, for curves ordered by a parameter."""
+def sequential(num_colors: int, cmap: str = "viridis") -> list[tuple[float, float, float, float]]:
+    """``num_colors`` colours along :data:`SEQUENTIAL_RANGE` of a colormap, for curves ordered by a parameter."""
     cm = mpl.colormaps[cmap]
     lo, hi = SEQUENTIAL_RANGE
-    return [cm(x) for x in np.linspace(lo, hi, max(n, 1))]
-
-
-def band(ax: plt.Axes, x: Sequence[float], mean: Sequence[float], err: Sequence[float], **kwargs: Any) -> None:
-    """Plot ``mean`` with a shaded ``mean +- err`` band."""
-    x, mean, err = np.asarray(x), np.asarray(mean), np.asarray(err)
-    (line,) = ax.plot(x, mean, **kwargs)
-    ax.fill_between(x, mean - err, mean + err, color=line.get_color(), alpha=0.2, linewidth=0)
-
-
-def outline(artist: Any, width: float = 4.0, color: str = "white") -> Any:
-    """Draw ``artist`` (a line, a text) over a halo, so it reads on any background (heat maps)."""
-    width = check_real("width", width, nonnegative=True)
-    artist.set_path_effects([patheffects.withStroke(linewidth=width, foreground=color)])
-    return artist
-
-
-def frame(ax: plt.Axes, color: str = "#555555") -> plt.Axes:
-    """Turn ``ax`` into an image panel: no ticks or grid, a thin frame on all four sides."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(True)
-        spine.set_color(color)
-        spine.set_linewidth(1.0)
-    return ax
-
-
-def show_image(ax: plt.Axes, image: Any, *, title: str | None = None, **kwargs: Any) -> Any:
-    """``ax.imshow`` in a framed panel (pixels drawn sharp); returns the image artist."""
-    kwargs.setdefault("interpolation", "nearest")
-    im = ax.imshow(np.asarray(image), **kwargs)
-    frame(ax)
-    if title:
-        ax.set_title(title)
-    return im
-
-
-def show_spins(ax: plt.Axes, spins: Any, *, title: str | None = None) -> Any:
-    """One Ising configuration (values +-1) in a framed panel: -1 black, +1 white (chapters 3-4)."""
-    return show_image(ax, spins, title=title, cmap=SPIN_CMAP, vmin=-1, vmax=1)
-
-
-def image_panels(n: int, *, rows: int = 2, title_lines: int = 1) -> tuple[plt.Figure, list[plt.Axes]]:
-    """``n`` framed, square image panels in ``rows`` rows across the full width (snapshot strips)."""
-    n = check_int("n", n, minimum=1)
-    rows = min(check_int("rows", rows, minimum=1), n)
-    per_row = math.ceil(n / rows)
-    side = min(MAX_WIDTH / per_row, 3.4)
-    height = rows * (side + 0.25 * title_lines + 0.15) + 0.4
-    fig, axes = panels(n, ncols=per_row, width=MAX_WIDTH, height=height)
-    for ax in axes:
-        frame(ax)
-    return fig, axes
-
-
-def text_sizes(fig: plt.Figure) -> list[float]:
-    """Font sizes (points) of every non-empty text in ``fig``, for checking the style."""
-    return [t.get_fontsize() for t in fig.findobj(mpl.text.Text) if t.get_text().strip() and t.get_visible()]
-
-
-def fits_column(fig: plt.Figure) -> bool:
-    """Whether ``fig``, cropped as Jupyter crops it (tight, plus a margin), fits the book's column."""
-    fig.draw_without_rendering()
-    box: Bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-    return bool(box.width + 2 * mpl.rcParams["savefig.pad_inches"] <= _COLUMN_PX / DPI)
+    return [cm(x) for x in np.linspace(lo, hi, max(num_colors, 1))]
 
 
 # -- LLC estimation (chapter 9) -------------------------------------------------------------------

@@ -10,10 +10,12 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
+__all__ = ["progress"]
+
 Item = TypeVar("Item")
 
 
-def enabled() -> bool:
+def _enabled() -> bool:
     """True unless the environment variable ``PTDL_NO_PROGRESS`` is set to a true value."""
     return os.environ.get("PTDL_NO_PROGRESS", "0").lower() not in ("1", "true", "yes")
 
@@ -22,7 +24,7 @@ def progress(
     iterable: Iterable[Item], desc: str | None = None, total: int | None = None, **kwargs: Any
 ) -> Iterator[Item]:
     """Wrap ``iterable`` in a tqdm bar when bars are enabled; otherwise return it unchanged."""
-    if not enabled():
+    if not _enabled():
         return iter(iterable)
     from tqdm.auto import tqdm
 

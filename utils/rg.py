@@ -16,6 +16,26 @@ from scipy.special import comb
 
 from ._validate import check_array, check_callable, check_int, check_real, float_or_array
 
+__all__ = [
+    "K_C_2D",
+    "Linearization",
+    "LinearizationND",
+    "NU_2D",
+    "Y_H_2D",
+    "Y_T_2D",
+    "compounding_map",
+    "critical_coupling",
+    "decimate_1d",
+    "decimate_square_nnn",
+    "exponents_from_eigenvalues",
+    "fixed_point",
+    "linearize",
+    "linearize_map",
+    "majority_vote",
+    "migdal_kadanoff",
+    "neighbour_correlation",
+]
+
 #: Exact critical coupling of the 2D square-lattice Ising model, ``sinh(2 K_c) = 1`` (Onsager).
 K_C_2D: float = float(np.log1p(np.sqrt(2.0)) / 2.0)
 #: Exact correlation-length exponent of the 2D Ising model (Onsager).
@@ -45,7 +65,7 @@ def decimate_1d(K: Any, h: Any = 0.0) -> tuple[Any, Any]:
     Summing over every second spin of ``K sum s_i s_{i+1} + h sum s_i`` gives the same form with
     ``K' = [ln cosh(2K + h) + ln cosh(2K - h) - 2 ln cosh h] / 4`` and
     ``h' = h + [ln cosh(2K + h) - ln cosh(2K - h)] / 2``, plus a constant per removed spin
-    (:func:`decimation_constant_1d`). At ``h = 0`` this is ``tanh K' = tanh(K)^2``. Vectorised.
+    (``g`` with ``e^{4 g} = 16 cosh(2K + h) cosh(2K - h) cosh(h)^2``). At ``h = 0`` this is ``tanh K' = tanh(K)^2``. Vectorised.
     """
     K_arr = check_array("K", K)
     h_arr = check_array("h", h)
@@ -53,18 +73,6 @@ def decimate_1d(K: Any, h: Any = 0.0) -> tuple[Any, Any]:
     K_new = (a + c - 2.0 * d) / 4.0
     h_new = h_arr + (a - c) / 2.0
     return float_or_array(K_new, K, h), float_or_array(h_new, K, h)
-
-
-def decimation_constant_1d(K: Any, h: Any = 0.0) -> Any:
-    """The free-energy constant ``g`` of :func:`decimate_1d`, one per removed spin (chapter 4).
-
-    ``e^{4 g} = 16 cosh(2K + h) cosh(2K - h) cosh(h)^2``, so that ``Z_{2N}(K, h) = e^{N g} Z_N(K', h')``
-    for a periodic chain.
-    """
-    K_arr = check_array("K", K)
-    h_arr = check_array("h", h)
-    g = (np.log(16.0) + _logcosh(2 * K_arr + h_arr) + _logcosh(2 * K_arr - h_arr) + 2 * _logcosh(h_arr)) / 4.0
-    return float_or_array(g, K, h)
 
 
 def _chain_bond(x: np.ndarray, b: float) -> np.ndarray:
@@ -187,19 +195,23 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
     return Linearization(x_star=x_star, eigenvalue=lam, y=y, nu=nu)
 
 
-def majority_vote(p: Any, n: int = 3) -> Any:
-    """Probability that a majority of ``n`` independent votes, each right with probability ``p``, is right (chapter 2).
+def majority_vote(p: Any, num_votes: int = 3) -> Any:
+    """Probability that a majority of ``num_votes`` independent votes, each right with probability ``p``, is right (chapter 2).
 
-    ``sum_{k > n/2} C(n, k) p^k (1 - p)^(n - k)`` for odd ``n``; ``n = 3`` gives ``3 p^2 - 2 p^3``, with
-    fixed points 0, 1/2 and 1. It is the block-spin majority rule of chapter 4 acting on the probability
+    ``sum_{k > N/2} C(N, k) p^k (1 - p)^(N - k)`` for an odd number ``N`` of votes; ``N = 3`` gives
+    ``3 p^2 - 2 p^3``, with fixed points 0, 1/2 and 1. It is the block-spin majority rule of chapter 4 acting on the probability
     that a spin points up. Vectorised over ``p`` in [0, 1].
     """
     p_arr = check_array("p", p, low=0.0, high=1.0, meaning="a probability")
-    n = check_int("n", n, minimum=1)
-    if n % 2 == 0:
-        raise ValueError(f"n must be odd (no ties in a majority vote), got {n}")
-    k = np.arange(n // 2 + 1, n + 1)
-    terms = comb(n, k)[:, None] * p_arr.reshape(1, -1) ** k[:, None] * (1.0 - p_arr.reshape(1, -1)) ** (n - k)[:, None]
+    num_votes = check_int("num_votes", num_votes, minimum=1)
+    if num_votes % 2 == 0:
+        raise ValueError(f"num_votes must be odd (no ties in a majority vote), got {num_votes}")
+    k = np.arange(num_votes // 2 + 1, num_votes + 1)
+    terms = (
+        comb(num_votes, k)[:, None]
+        * p_arr.reshape(1, -1) ** k[:, None]
+        * (1.0 - p_arr.reshape(1, -1)) ** (num_votes - k)[:, None]
+    )
     return float_or_array(terms.sum(axis=0).reshape(p_arr.shape), p)
 
 

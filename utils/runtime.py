@@ -10,16 +10,18 @@ import numpy as np
 
 from ._validate import check_int, check_seed
 
+__all__ = ["DEVICE_PATTERN", "get_device", "setup"]
+
 #: Device names accepted from the environment variable ``PTDL_DEVICE``.
 DEVICE_PATTERN = r"cpu|cuda(:\d+)?|mps"
 
 
-def set_seed(seed: int) -> np.random.Generator:
+def _set_seed(seed: int) -> np.random.Generator:
     """Seed Python's, NumPy's and (if installed) torch's global RNGs; return a fresh NumPy Generator.
 
     ``seed`` is an integer in ``[0, 2**32 - 1]``.
     """
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002  (the legacy global RNG is what it seeds)
     try:
@@ -68,4 +70,4 @@ def setup(seed: int = 0, threads: int | None = 1) -> np.random.Generator:
     from . import plotting
 
     plotting.use_style()
-    return set_seed(seed)
+    return _set_seed(seed)

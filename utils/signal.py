@@ -1,7 +1,7 @@
 """Signal propagation in wide random networks: the mean-field kernel recursion (chapter 5).
 
 Numpy only. Finite random networks in torch (``propagate``, ``ParallelMLP``) are in
-:mod:`utils.models`.
+:mod:`utils.random_networks`.
 
 A fully connected network with pre-activations ``h^l = W^l phi(h^{l-1}) + b^l``, weights
 ``W_ij ~ N(0, sigma_w^2 / N)`` and biases ``b_i ~ N(0, sigma_b^2)``. At infinite width the
@@ -45,10 +45,7 @@ __all__ = [
     "DepthScales",
     "KernelFlow",
     "chi",
-    "chi_c",
     "chi_parallel",
-    "correlation_fixed_point",
-    "correlation_map",
     "critical_sigma_w",
     "depth_scales",
     "kernel_fixed_point",
@@ -96,7 +93,7 @@ def length_map(
     return float_or_array(out, q)
 
 
-def correlation_map(
+def _correlation_map(
     c: float | np.ndarray, q: float | np.ndarray, sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh"
 ) -> float | np.ndarray:
     """One layer of the correlation map for two inputs of equal length ``q`` (chapter 5).
@@ -117,6 +114,9 @@ def correlation_map(
     den = np.asarray(length_map(qa, sw, sb, activation))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    # a correlation is in [-1, 1]; quadrature rounding puts one near 1 a few ulp above it
+    # (sigma_w = 0.5, sigma_b = 0.1 gave 1 + 2e-16), which the next layer's check would reject
+    out = np.clip(out, -1.0, 1.0)
     return float_or_array(out, c, q)
 
 
@@ -132,7 +132,7 @@ def kernel_flow(
     q, c = np.empty(depth + 1), np.empty(depth + 1)
     q[0], c[0] = q0, c0
     for layer in range(depth):
-        c[layer + 1] = correlation_map(c[layer], q[layer], sigma_w, sigma_b, activation)
+        c[layer + 1] = _correlation_map(c[layer], q[layer], sigma_w, sigma_b, activation)
         q[layer + 1] = length_map(q[layer], sigma_w, sigma_b, activation)
     return KernelFlow(q=q, c=c)
 
@@ -206,7 +206,7 @@ def chi_parallel(sigma_w: float, sigma_b: float, activation: ActivationLike = "t
     return float(sw**2 * expect(lambda u: act.dphi(u) ** 2 + act.phi(u) * act.d2phi(u), np.asarray(q)))
 
 
-def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
+def _correlation_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
     """The stable fixed point ``c*`` of the correlation map at ``q = q*`` (chapter 5).
 
     ``c* = 1`` in the ordered phase and at criticality (``chi_1 <= 1``); ``c* < 1`` in the
@@ -220,7 +220,7 @@ def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: Activati
     q = kernel_fixed_point(sw, sb, activation)
 
     def f(c: float) -> float:
-        return float(correlation_map(c, q, sw, sb, activation)) - c
+        return float(_correlation_map(c, q, sw, sb, activation)) - c
 
     f0 = f(0.0)
     if abs(f0) < 1e-13:
@@ -231,14 +231,14 @@ def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: Activati
     return float(brentq(f, 0.0, 1.0 - delta, xtol=1e-13, maxiter=200))
 
 
-def chi_c(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
+def _chi_c(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
     """Slope of the correlation map at ``c*``: ``sigma_w^2 E[phi'(u1) phi'(u2)]`` at ``(q*, c*)`` (chapter 5).
 
     Equals ``chi_1`` in the ordered phase (``c* = 1``).
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
     act = resolve(activation)
-    c_star = correlation_fixed_point(sw, sb, activation)
+    c_star = _correlation_fixed_point(sw, sb, activation)
     if act.slope2 is not None or c_star == 1.0:
         return chi(sw, sb, activation)
     q = kernel_fixed_point(sw, sb, activation)
@@ -254,7 +254,7 @@ def depth_scales(sigma_w: float, sigma_b: float, activation: ActivationLike = "t
         return -1.0 / math.log(slope) if slope > 0.0 else 0.0
 
     return DepthScales(
-        xi_q=xi(chi_parallel(sigma_w, sigma_b, activation)), xi_c=xi(chi_c(sigma_w, sigma_b, activation))
+        xi_q=xi(chi_parallel(sigma_w, sigma_b, activation)), xi_c=xi(_chi_c(sigma_w, sigma_b, activation))
     )
 
 
@@ -285,7 +285,7 @@ def critical_sigma_w(sigma_b: float, activation: ActivationLike = "tanh") -> flo
 def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.ndarray:
     """Exact ``Var[q^l] / E[q^l]^2`` at width ``N`` for ReLU at ``sigma_w^2 = 2, sigma_b = 0`` (chapter 5).
 
-    For an input in a uniformly random direction, as :func:`propagate` draws it:
+    For an input in a uniformly random direction, as :func:`utils.random_networks.propagate` draws it:
     ``(1 + 3/(N+2)) (1 + 5/N)^(l-1) (1 + 2/N) - 1`` for ``l >= 1``. By rotation invariance each
     layer multiplies ``|relu(h)|^2`` by an independent ``(2/N) chi^2_K`` with
     ``K ~ Binomial(N, 1/2)`` (second moment ``1 + 5/N``); the input direction gives ``1 + 3/(N+2)``
@@ -303,7 +303,7 @@ def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.
 
     ``v(N) = E_K[psi_1(K/2)] + Var_K[psi(K/2)]``, ``K ~ Binomial(N, 1/2)`` given ``K >= 1``
     (``psi``, ``psi_1``: digamma, trigamma): each layer multiplies ``|relu(h)|^2`` by an independent
-    ``(2/N) chi^2_K``, and for an input in a uniformly random direction (as :func:`propagate` draws
+    ``(2/N) chi^2_K``, and for an input in a uniformly random direction (as :func:`utils.random_networks.propagate` draws
     it) the input and read-out factors add exactly one more ``v(N)``. ``v(N) = 5/N + O(1/N^2)``.
     """
     from scipy.special import digamma, polygamma

@@ -16,14 +16,8 @@ from ._validate import check_int, check_int_sequence
 __all__ = [
     "learning_coefficient_dln",
     "learning_coefficient_normal_crossing",
-    "learning_coefficient_regular",
     "learning_coefficient_rrr",
 ]
-
-
-def learning_coefficient_regular(d: int) -> float:
-    """A regular model with ``d`` parameters has ``lambda = d / 2`` (chapter 8)."""
-    return check_int("d", d, minimum=1) / 2
 
 
 def learning_coefficient_normal_crossing(powers: Sequence[int]) -> float:

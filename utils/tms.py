@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from ._validate import check_int, check_real
+from ._validate import check_int, check_real, check_seed
 
-__all__ = ["kgon", "kgon_parameters", "loss", "sample"]
+__all__ = ["kgon", "kgon_parameters", "loss", "sample_inputs"]
 
 
 def _namespace(x: Any) -> Any:
@@ -170,17 +170,17 @@ def kgon(k: int, c: int, *, inactive_bias: float = 0.0) -> tuple[np.ndarray, np.
     return _kgon_columns(k, c, length), b
 
 
-def sample(n: int, c: int, *, sparsity: float | None = None, seed: int = 0) -> np.ndarray:
-    """``n`` TMS inputs of ``c`` features, shape ``(n, c)`` (chapter 10).
+def sample_inputs(num_samples: int, c: int, *, sparsity: float | None = None, seed: int = 0) -> np.ndarray:
+    """``num_samples`` TMS inputs of ``c`` features, shape ``(num_samples, c)`` (chapter 10).
 
     ``sparsity=None``: the high-sparsity limit, ``x = t e_i`` with ``i`` uniform and
     ``t ~ U[0, 1]`` (its population loss is exactly :func:`loss`). A number ``S`` in ``[0, 1)``:
     Elhage et al.'s finite sparsity, each feature independently zero with probability ``S``,
     else ``U[0, 1]``.
     """
-    n = check_int("n", n, minimum=1)
+    n = check_int("num_samples", num_samples, minimum=1)
     c = check_int("c", c, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     if sparsity is None:
         x = np.zeros((n, c))

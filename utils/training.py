@@ -1,4 +1,8 @@
-"""The one training loop every chapter that trains uses (introduced in chapter 1).
+"""The training loop of chapters 1, 5 and 7 (introduced in chapter 1).
+
+Chapter 6 trains its batch of modular-arithmetic networks with :func:`utils.grokking.train_modular`
+(full-batch, every network's record per step), and chapter 10 its toy models with a few lines of
+its own.
 
 >>> history = train(model, torch.nn.functional.mse_loss, (x, y),
 ...                 steps=500, lr=1e-2)
@@ -28,6 +32,8 @@ from ._validate import (
 )
 from .progress import progress as _progress
 
+__all__ = ["OPTIMIZERS", "History", "num_parameters", "train"]
+
 Data = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
@@ -39,8 +45,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 class History:
     """What :func:`train` records.
 
-    ``step``/``loss``: the (minibatch) training loss after every optimisation step.
-    ``eval_step``/``evals``: every ``eval_every`` steps, each metric on each evaluation set,
+    ``step``/``loss``: the (minibatch) training loss of every optimisation step, computed before
+    that step's update (``loss[0]`` is the loss of the initial parameters, on the first batch).
+    ``eval_step``/``evals``: every ``eval_every`` steps (after that step's update), each metric on each evaluation set,
     keyed ``"<set>/<metric>"``; ``"<set>/loss"`` is always recorded.
     """
 
@@ -70,8 +77,13 @@ def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum:
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
+def num_parameters(model: nn.Module) -> int:
+    """Number of trainable scalar parameters of ``model`` (shared ones counted once)."""
+    return int(sum(p.numel() for p in check_module("model", model).parameters() if p.requires_grad))
+
+
 @torch.no_grad()
-def evaluate(
+def _evaluate(
     model: nn.Module, loss_fn: LossFn, data: Data, metrics: Mapping[str, Metric] | None = None
 ) -> dict[str, float]:
     """Full-data loss and metrics of ``model`` on ``data`` (model put in eval mode, then restored)."""
@@ -135,7 +147,7 @@ def train(
         eval_every = check_int("eval_every", eval_every, minimum=1)
     if grad_clip is not None:
         grad_clip = check_real("grad_clip", grad_clip, positive=True)
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)
     if lr_schedule is not None:
         check_callable("lr_schedule", lr_schedule, "lr_schedule(step) -> factor")
     sets = dict(eval_sets) if eval_sets is not None else {"train": (x, y)}
@@ -150,7 +162,7 @@ def train(
     def record(step: int) -> None:
         history.eval_step.append(step)
         for set_name, d in sets.items():
-            for key, value in evaluate(model, loss_fn, d, metrics).items():
+            for key, value in _evaluate(model, loss_fn, d, metrics).items():
                 history.evals.setdefault(f"{set_name}/{key}", []).append(value)
         for name, fn in (probes or {}).items():
             with torch.no_grad():

@@ -3,8 +3,12 @@
 - :mod:`.numbering`: chapter numbers from the chapter folders ("9. Estimating ...", "Exercise 9.2");
 - :mod:`.bibstyle`: the pybtex style ``ptdl`` (author-year labels, links, no raw TeX);
 - :mod:`.coursemap`: the ``course-map`` directive (dependency graph, reading paths);
-- ``static/``: CSS for the book, and click-to-enlarge for figures (no network needed);
-- each page loads each of its scripts once, and widget labels typeset with MathJax 3.
+- ``static/``: CSS for the book (figures across the screen on phones, controls without a box of
+  their own in the dark theme), and click-to-enlarge for figures (no network needed);
+- each page loads each of its scripts once.
+
+Figures with controls are HTML outputs of :func:`utils.controls.explore`, which carry their own
+script; the book has no ipywidgets (they need a kernel).
 """
 
 from __future__ import annotations
@@ -45,5 +49,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts, priority=900)  # after those that add scripts
     app.add_css_file("ptdl.css")
     app.add_js_file("ptdl-zoom.js", loading_method="defer")
-    app.add_js_file("ptdl-widgets.js", loading_method="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

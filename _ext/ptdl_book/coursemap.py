@@ -4,14 +4,18 @@ The directive's body is YAML (see ``course_map.md``)::
 
     parts: {I: "Emergence from compounding", ...}
     chapters:
-      - {number: 1, part: I, col: 0, title: "...", needs: []}
+      - {number: 1, part: I, col: 0, title: "...", short: "...", needs: []}
     paths:
       - {name: "Physics track", about: "...", chapters: [1, 2, 3, 4, 5]}
 
-It renders two inline SVGs, one for wide screens and one for phones (no JavaScript, no CDN, no graphviz: it reads offline and follows
-the book's light and dark themes), one list per reading path and a table of chapters.
+It renders two inline SVGs, one for wide screens and one for phones (no JavaScript, no CDN, no
+graphviz: it reads offline and follows the book's light and dark themes), one list per reading
+path and a table of chapters. A box shows ``short`` (default: the title) in full: a title that
+does not fit its box is an error, never cut. An arrow is drawn only where no path of other
+arrows already leads from one chapter to the other (the table lists every dependency), and a
+long arrow runs down a gutter between columns that no arrow within a row crosses.
 A chapter "exists" when a document ``chapters/NN_*/...`` is part of the book; existing
-chapters are drawn solid and linked, planned ones dashed.
+chapters are drawn solid and linked, planned ones dashed (with a legend only while one is).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from .numbering import chapter_number
 
 BOX_W, BOX_H, COL_W, ROW_H, TOP, LEFT = 168, 62, 188, 104, 30, 44
 WIDTH = LEFT + 4 * COL_W + 8
+WIDE_CHARS, WIDE_LINES = 21, 3  # a box of the wide map holds 3 lines of about 21 characters
+NARROW_CHARS, NARROW_LINES = 34, 2  # the phone map's, 2 lines of about 34
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,11 @@ class Chapter:
     title: str
     needs: tuple[int, ...]
     docname: str | None  # None: not written yet
+    short: str = ""  # the title in the map's boxes ("" for the title itself)
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}. {self.short or self.title}"
 
 
 def parse(text: str, docnames: set[str]) -> tuple[dict[str, str], list[Chapter], list[dict[str, Any]]]:
@@ -53,6 +64,7 @@ def parse(text: str, docnames: set[str]) -> tuple[dict[str, str], list[Chapter],
             str(c["title"]),
             tuple(int(n) for n in c.get("needs", [])),
             by_number.get(int(c["number"])),
+            str(c.get("short", "")),
         )
         for c in data["chapters"]
     ]
@@ -64,6 +76,13 @@ def parse(text: str, docnames: set[str]) -> tuple[dict[str, str], list[Chapter],
     for path in data.get("paths", []):
         if set(path["chapters"]) - numbers:
             raise ValueError(f"path {path['name']!r} names chapters not in the map")
+    for c in chapters:  # every title fits its box in both drawings
+        for width, most in ((WIDE_CHARS, WIDE_LINES), (NARROW_CHARS, NARROW_LINES)):
+            if len(_wrap(c.label, width)) > most:
+                raise ValueError(
+                    f"chapter {c.number}: {c.label!r} needs more than {most} lines of {width} characters "
+                    "in the course map: give it a shorter `short:`"
+                )
     return {str(k): str(v) for k, v in data["parts"].items()}, chapters, data.get("paths", [])
 
 
@@ -78,9 +97,38 @@ def _wrap(text: str, width: int = 22) -> list[str]:
     return lines + [line]
 
 
-def _edge(pos: dict, row_of: dict, col_of: dict, a: int, b: int, k: int) -> str:
+def drawn_needs(chapters: list[Chapter]) -> dict[int, tuple[int, ...]]:
+    """The arrows to draw: each chapter's needs less those that a path of other needs implies."""
+    needs = {c.number: set(c.needs) for c in chapters}
+
+    def reaches(start: int, goal: int) -> bool:
+        todo, seen = [start], set()
+        while todo:
+            n = todo.pop()
+            if n == goal:
+                return True
+            if n not in seen:
+                seen.add(n)
+                todo.extend(needs[n])
+        return False
+
+    return {c.number: tuple(n for n in c.needs if not any(reaches(m, n) for m in c.needs if m != n)) for c in chapters}
+
+
+def _gutter(row_of: dict, col_of: dict, blocked: dict, a: int, b: int) -> int:
+    """The gutter (g: between columns g-1 and g; 0 is the left margin) for a long arrow a -> b:
+    the one nearest the boxes that no arrow within an intermediate row crosses."""
+    rows = range(row_of[a] + 1, row_of[b])
+    free = [g for g in range(0, 5) if not any(g in blocked.get(r, ()) for r in rows)]
+    if col_of[a] == col_of[b] == 0 and 0 in free:
+        return 0
+    want = max(col_of[a], col_of[b])
+    return min(free or [want], key=lambda g: (abs(g - want), -g))
+
+
+def _edge(pos: dict, row_of: dict, col_of: dict, a: int, b: int, k: int, gutter: int = 0) -> str:
     """SVG path of the arrow a -> b: sideways within a row, a curve to the next row, else
-    along the gaps between rows and the gutter between columns (k spreads such edges)."""
+    along the gaps between rows and down ``gutter`` (k spreads such edges)."""
     (xa, ya), (xb, yb) = pos[a], pos[b]
     ca, cb = xa + BOX_W / 2, xb + BOX_W / 2
     if row_of[a] == row_of[b]:
@@ -89,12 +137,12 @@ def _edge(pos: dict, row_of: dict, col_of: dict, a: int, b: int, k: int) -> str:
         return f"M{xa if left else xa + BOX_W},{y} L{xb + BOX_W + 2 if left else xb - 2},{y}"
     if row_of[b] - row_of[a] == 1:
         return f"M{ca},{ya + BOX_H} C{ca},{yb - 12} {cb},{ya + BOX_H + 12} {cb},{yb - 2}"
-    gutter = LEFT + max(col_of[a], col_of[b]) * COL_W - (COL_W - BOX_W) / 2 + 4 * (k % 3 - 1)
-    if col_of[a] == col_of[b] == 0:
-        gutter = LEFT - 12 - 4 * (k % 3)
+    x = LEFT + gutter * COL_W - (COL_W - BOX_W) / 2 + 4 * (k % 3 - 1)
+    if gutter == 0:
+        x = LEFT - 12 - 4 * (k % 3)
     y0 = ya + BOX_H + 10 + 5 * (k % 3)
     y1 = yb - 10 - 5 * (k % 3)
-    return f"M{ca},{ya + BOX_H} L{ca},{y0} L{gutter},{y0} L{gutter},{y1} L{cb},{y1} L{cb},{yb - 2}"
+    return f"M{ca},{ya + BOX_H} L{ca},{y0} L{x},{y0} L{x},{y1} L{cb},{y1} L{cb},{yb - 2}"
 
 
 def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) -> str:
@@ -119,11 +167,19 @@ def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) ->
         out.append(f'<text class="part" x="4" y="{y + BOX_H / 2 + 5}">{html.escape(part)}</text>')
     row_of = {c.number: rows[c.part] for c in chapters}
     col_of = {c.number: c.col for c in chapters}
+    arrows = drawn_needs(chapters)
+    blocked: dict[int, set[int]] = {}  # row -> gutters that an arrow within the row crosses
+    for c in chapters:
+        for n in arrows[c.number]:
+            if row_of[n] == row_of[c.number]:
+                lo, hi = sorted((col_of[n], c.col))
+                blocked.setdefault(row_of[n], set()).update(range(lo + 1, hi + 1))
     skip = 0
     for c in chapters:  # edges first, so that boxes sit on top of them
-        for n in c.needs:
+        for n in arrows[c.number]:
+            gutter = _gutter(row_of, col_of, blocked, n, c.number)
             out.append(
-                f'<path class="edge" d="{_edge(pos, row_of, col_of, n, c.number, skip)}" '
+                f'<path class="edge" d="{_edge(pos, row_of, col_of, n, c.number, skip, gutter)}" '
                 'marker-end="url(#ptdl-arrow)"/>'
             )
             skip += row_of[c.number] - row_of[n] > 1
@@ -131,13 +187,13 @@ def svg(parts: dict[str, str], chapters: list[Chapter], href: dict[int, str]) ->
         x, y = pos[c.number]
         status = "exists" if c.docname else "planned"
         box = [f'<rect class="box {status}" x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>']
-        lines = _wrap(f"{c.number}. {c.title}", 21)[:3]
+        lines = _wrap(c.label, WIDE_CHARS)
         y0 = y + BOX_H / 2 - 8 * (len(lines) - 1) + 5
         for k, text in enumerate(lines):
             box.append(f'<text class="title {status}" x="{x + BOX_W / 2}" y="{y0 + 16 * k}">{html.escape(text)}</text>')
         if not c.docname:
             box.append(f'<text class="note" x="{x + BOX_W - 8}" y="{y + 13}">planned</text>')
-        group = "".join(box)
+        group = f"<title>{html.escape(f'{c.number}. {c.title}')}</title>" + "".join(box)
         if c.number in href:
             group = f'<a href="{html.escape(href[c.number])}">{group}</a>'
         out.append(f'<g class="chapter">{group}</g>')
@@ -166,8 +222,9 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
             out.append(f'<rect class="band" x="0" y="{y0 + 2}" width="{NARROW_W}" height="{y1 - y0 - 4}" rx="6"/>')
             out.append(f'<text class="part" x="4" y="{(y0 + y1) / 2 + 5}">{html.escape(part)}</text>')
     right = NARROW_X + NARROW_BOX
+    arrows = drawn_needs(chapters)
     for c in order:
-        for n in c.needs:
+        for n in arrows[c.number]:
             ya, yb = 8 + row[n] * NARROW_ROW + NARROW_ROW / 2, 8 + row[c.number] * NARROW_ROW + NARROW_ROW / 2
             reach = 12 + 10 * (row[c.number] - row[n])
             out.append(
@@ -177,8 +234,7 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
     for c in order:
         y = 8 + row[c.number] * NARROW_ROW + 6
         status = "exists" if c.docname else "planned"
-        text = f"{c.number}. {c.title}"
-        lines = _wrap(text, 34)[:2]
+        lines = _wrap(c.label, NARROW_CHARS)
         box = [
             f'<rect class="box {status}" x="{NARROW_X}" y="{y}" width="{NARROW_BOX}" height="{NARROW_ROW - 12}" rx="8"/>'
         ]
@@ -189,7 +245,7 @@ def svg_narrow(parts: dict[str, str], chapters: list[Chapter], href: dict[int, s
             )
         if not c.docname:
             box.append(f'<text class="note" x="{NARROW_X + NARROW_BOX - 6}" y="{y + 11}">planned</text>')
-        group = "".join(box)
+        group = f"<title>{html.escape(f'{c.number}. {c.title}')}</title>" + "".join(box)
         if c.number in href:
             group = f'<a href="{html.escape(href[c.number])}">{group}</a>'
         out.append(f'<g class="chapter">{group}</g>')
@@ -235,13 +291,24 @@ class CourseMap(SphinxDirective):
                 para += _link(by_number[n], str(n))
             path_list += nodes.list_item("", para)
         table = self._table(parts, chapters)
-        return [figure, nodes.rubric("", "Suggested paths"), path_list, nodes.rubric("", "All chapters"), table]
+        legend = []
+        if any(not c.docname for c in chapters):
+            legend = [nodes.paragraph("", "Dashed boxes are chapters not written yet.")]
+        return [
+            figure,
+            *legend,
+            nodes.rubric("", "Suggested paths"),
+            path_list,
+            nodes.rubric("", "All chapters"),
+            table,
+        ]
 
     def _table(self, parts: dict[str, str], chapters: list[Chapter]) -> nodes.table:
-        header = ("Chapter", "Part", "Builds on", "Status")
+        planned = any(not c.docname for c in chapters)  # a status column only while some are planned
+        header = ("Chapter", "Part", "Builds on", "Status")[: 4 if planned else 3]
         table, group = nodes.table(classes=["ptdl-course-table"]), nodes.tgroup(cols=len(header))
         table += group
-        for width in (40, 35, 12, 13):
+        for width in (40, 35, 12, 13)[: len(header)]:
             group += nodes.colspec(colwidth=width)
         head, body = nodes.thead(), nodes.tbody()
         group += head
@@ -261,7 +328,7 @@ class CourseMap(SphinxDirective):
                 nodes.paragraph("", f"{c.part}. {parts[c.part]}"),
                 needs,
                 nodes.paragraph("", "available" if c.docname else "planned"),
-            ]
+            ][: len(header)]
             body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
         return table
 

@@ -1,22 +1,25 @@
-"""utils.models: shapes, parameter counts worked by hand, the loss against its definition, bad input."""
+"""utils.token_models and utils.training.num_parameters: shapes, parameter counts worked by hand, the losses against
+their definition, bad input."""
 
 from __future__ import annotations
-
-import math
 
 import pytest
 import torch
 
-from utils.models import (
+from utils._validate import eval_mode
+from utils.token_models import (
     TokenMLP,
     TokenMLPEnsemble,
     answer_log_likelihood,
     ensemble_cross_entropy,
     generate_tokens,
-    num_parameters,
-    predict_tokens,
-    sequence_cross_entropy,
 )
+from utils.training import num_parameters
+
+
+def sequence_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy (nats per token) of logits ``[n, length, vocab]``: the reference for one model."""
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten().long())
 
 
 def test_shapes_and_hand_counted_parameters() -> None:
@@ -38,18 +41,9 @@ def test_forward_is_the_stated_formula() -> None:
     lin1, lin2 = m.net[0], m.net[2]
     want = (torch.relu(onehot @ lin1.weight.T + lin1.bias) @ lin2.weight.T + lin2.bias).view(2, 3, 5)
     torch.testing.assert_close(m(x), want)
-    torch.testing.assert_close(predict_tokens(m, x), want.argmax(-1))
 
 
-def test_sequence_cross_entropy_matches_definition() -> None:
-    logits = torch.zeros(2, 3, 4)  # uniform: log(4) nats per token
-    y = torch.tensor([[0, 1, 2], [3, 3, 0]])
-    assert math.isclose(float(sequence_cross_entropy(logits, y)), math.log(4), rel_tol=1e-6)
-    logits[0, 0, 0] = 100.0  # one token certain and right: mean over the other 5 tokens' log 4
-    assert math.isclose(float(sequence_cross_entropy(logits, y)), 5 * math.log(4) / 6, rel_tol=1e-6)
-
-
-def test_predict_tokens_evaluates_in_eval_mode_and_restores_each_mode() -> None:
+def test_eval_mode_evaluates_and_restores_each_submodule_mode() -> None:
     torch.manual_seed(0)
     m = TokenMLP(num_in=2, num_out=3, vocab=5, width=7)
     m.net.insert(1, torch.nn.Dropout(p=0.9))  # in training mode it would zero most hidden units
@@ -58,7 +52,8 @@ def test_predict_tokens_evaluates_in_eval_mode_and_restores_each_mode() -> None:
     want = m(x).argmax(-1)
     m.train()
     m.net[0].eval()  # a mixed state: each submodule's own flag must come back
-    torch.testing.assert_close(predict_tokens(m, x), want)
+    with eval_mode(m):
+        torch.testing.assert_close(m(x).argmax(-1), want)
     assert m.training and m.net[1].training and not m.net[0].training
 
 
@@ -82,13 +77,8 @@ def test_shared_parameters_are_counted_once() -> None:
             ValueError,
             r"^x must have shape \[n, 6\]",
         ),
-        (
-            lambda: sequence_cross_entropy(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)),
-            ValueError,
-            r"^logits must be \[n, length, vocab\]",
-        ),
         (lambda: num_parameters("not a model"), TypeError, r"^model must be a torch.nn.Module"),
-        (lambda: predict_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a torch.nn.Module"),
+        (lambda: generate_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a torch.nn.Module"),
     ],
 )
 def test_bad_input_names_the_argument(call, exc, match) -> None:
