@@ -25,7 +25,6 @@ PROSE_PENDING = {
     "04_renormalization",
     "05_signal_propagation",
     "06_grokking",
-    "07_in_context_learning",
     "08_free_energy",
     "09_llc_estimation",
     "10_developmental_stages",
