@@ -39,6 +39,7 @@ NO_TORCH = (
     "slt",
     "stats",
     "tms",
+    "voting",
 )
 
 #: The public names of ../shared/COURSE_PLAN.md, each importable where the plan lists it.

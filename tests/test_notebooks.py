@@ -22,7 +22,6 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 PROSE_PENDING = {
     "01_compounding",
     "03_ising",
-    "04_renormalization",
     "05_signal_propagation",
     "06_grokking",
     "08_free_energy",

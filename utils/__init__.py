@@ -18,6 +18,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
 - :mod:`utils.stats`      error bars: bootstrap, jackknife, mean +- standard error over seeds (all chapters)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapters 2, 4)
+- :mod:`utils.voting`     exact plurality votes over independent samples (chapter 2)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
 - :mod:`utils.random_networks` random deep networks in torch: measured kernel flows and gradients, batched MLPs (chapter 5)
 - :mod:`utils.modular`    modular-arithmetic data, ``(a op b) mod p`` split into train and test (chapter 6)
@@ -57,7 +58,8 @@ singular learning theory's formulas. Seeds are integers in ``[0, 2**32 - 1]``, r
 frozen dataclasses, and a vectorised function returns a Python ``float`` for scalar input.
 Each public module lists its public names in ``__all__``, which is what the API page documents.
 Theory modules (numpy only: ``signal``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
-``branching``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import torch.
+``branching``, ``voting``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import
+torch.
 
 Submodules are imported on use (``import utils.training``), so importing :mod:`utils`
 alone is cheap and does not load torch.
