@@ -23,7 +23,16 @@ import numpy as np
 
 from ._validate import check_int, check_real
 
-__all__ = ["dmmse", "gd_step", "gd_step_risk", "least_squares", "least_squares_risk", "optimal_gamma", "ridge", "softmax_smoother"]
+__all__ = [
+    "dmmse",
+    "gd_step",
+    "gd_step_risk",
+    "least_squares",
+    "least_squares_risk",
+    "optimal_gamma",
+    "ridge",
+    "softmax_smoother",
+]
 
 
 def _batch(x: Any, y: Any, x_query: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
