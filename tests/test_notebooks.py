@@ -20,10 +20,7 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 #: listed with their source in the folder's numbers.toml) and removes its folder here in the same
 #: branch. The set must end empty.
 PROSE_PENDING = {
-    "01_compounding",
     "03_ising",
-    "05_signal_propagation",
-    "06_grokking",
     "08_free_energy",
     "09_llc_estimation",
     "10_developmental_stages",

@@ -8,6 +8,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.progress`   progress bars that show in Jupyter and stay out of the built book
 - :mod:`utils.training`   the training loop of chapters 1, 5 and 7, and parameter counts
 - :mod:`utils.addition`   multi-digit addition data in two tokenisations (chapter 1)
+- :mod:`utils.number_bpe` byte-pair encoding of numbers: merges learned from a corpus (chapter 1)
 - :mod:`utils.token_models` token MLPs, one or a batch trained at once, and their loss (chapter 1)
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapters 2, 11)
@@ -57,7 +58,7 @@ independent runs of a stochastic process are ``num_runs``; ``n`` is the sample s
 singular learning theory's formulas. Seeds are integers in ``[0, 2**32 - 1]``, results are
 frozen dataclasses, and a vectorised function returns a Python ``float`` for scalar input.
 Each public module lists its public names in ``__all__``, which is what the API page documents.
-Theory modules (numpy only: ``signal``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
+Theory modules (numpy only: ``signal``, ``number_bpe``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
 ``branching``, ``voting``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import
 torch.
 
