@@ -13,9 +13,9 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapters 2, 11)
 - :mod:`utils.ising`      2D Ising samplers (Metropolis, Wolff) and observables (chapters 3-4)
-- :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C (chapters 3-4)
+- :mod:`utils.ising_exact` Onsager, Yang and Kaufman's exact results, T_C, surface tension, nucleation barrier (chapters 3-4)
 - :mod:`utils.ising_field` the Ising model in a field: hysteresis, metastable lifetimes, exact 4x4 (chapter 3)
-- :mod:`utils.fss`        finite-size scaling: curve crossings, power-law fits in L (chapter 3)
+- :mod:`utils.fss`        finite-size scaling: crossings, fits with chi^2 and p-values, histogram reweighting (chapter 3)
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
 - :mod:`utils.stats`      error bars: bootstrap, jackknife, mean +- standard error over seeds (all chapters)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapters 2, 4)
@@ -48,7 +48,7 @@ module's underscored names):
 - :mod:`utils._validate`      argument checks shared by every public function; errors name the argument
 - :mod:`utils._splitmix`      the splitmix64 random stream of the compiled Ising kernels
 - :mod:`utils._ising_kernels` the numba-compiled scalar Metropolis (any field) and Wolff kernels
-- :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word) behind :mod:`utils.ising`
+- :mod:`utils._ising_multispin` multispin-coded Metropolis (64 spins per word, any even L) behind :mod:`utils.ising`
 - :mod:`utils._activations`   activations by name and Gaussian expectations for :mod:`utils.signal`
 - :mod:`utils._llc_batched`, :mod:`utils._llc_sampling` the chain engine and samplers behind :mod:`utils.llc`
 

@@ -12,7 +12,10 @@ Samplers (compiled with numba in :mod:`utils._ising_kernels`, cached on disk aft
 * ``algorithm="metropolis"``: checkerboard Metropolis. A sweep updates the sites with
   ``i + j`` even, then those with ``i + j`` odd (``L * L`` flip attempts); the acceptance
   probabilities ``exp(-4 / T)`` and ``exp(-8 / T)`` are precomputed per temperature as 53-bit
-  integer thresholds, and each temperature has its own splitmix64 random stream.
+  integer thresholds, and each temperature has its own splitmix64 random stream. It runs
+  multispin coded, 64 spins per machine word, at every even ``L``
+  (:mod:`utils._ising_multispin`: several rows per word up to ``L = 128``, several words per
+  row above; ``bench/ising_throughput.py`` measures both against a numpy baseline).
 * ``algorithm="wolff"``: the Wolff single-cluster algorithm (bond probability
   ``1 - exp(-2 / T)``). During burn-in a Wolff "sweep" flips clusters until at least ``L * L``
   spins have flipped; afterwards a sweep is a fixed number of clusters per temperature (the
@@ -99,25 +102,20 @@ class _Chain:
         else:
             init = np.random.default_rng(seed)
             self.spins = (2 * init.integers(0, 2, size=(n_t, self.L, self.L)) - 1).astype(np.int8)
-        # Metropolis on L <= 128 runs multispin-coded (64 spins per word; see _ising_multispin):
-        # the packed words are the state, and self.spins is refreshed from them by unpack().
-        self.layout = packed.layout(self.L) if (multispin and self.algorithm == "metropolis") else None
-        if self.layout is not None:
-            lanes, words = self.layout
-            self.E = np.zeros((n_t, words), dtype=np.uint64)
-            self.O = np.zeros((n_t, words), dtype=np.uint64)
-            packed.pack(self.spins, self.E, self.O, self.L // 2, lanes)
+        # Metropolis runs multispin-coded (64 spins per word; see _ising_multispin): the packed
+        # words are the state, and self.spins is refreshed from them by unpack().
+        self.packed = packed.Packed(self.spins) if (multispin and self.algorithm == "metropolis") else None
 
     def unpack(self) -> np.ndarray:
         """The current lattices as int8 arrays, shape ``(len(T), L, L)``."""
-        if self.layout is not None:
-            packed.unpack(self.E, self.O, self.spins, self.L // 2, self.layout[0])
+        if self.packed is not None:
+            self.packed.unpack(self.spins)
         return self.spins
 
     def measure(self, m: np.ndarray, e: np.ndarray, k: int) -> None:
         """Write ``|m|`` and the energy per spin of every lattice into column ``k``."""
-        if self.layout is not None:
-            packed.measure(self.E, self.O, m, e, k, self.L // 2, self.layout[0])
+        if self.packed is not None:
+            self.packed.measure(m, e, k)
         else:
             measure(self.spins, m, e, k)
 
@@ -142,10 +140,8 @@ class _Chain:
     def run(self, num_sweeps: int) -> None:
         if num_sweeps <= 0:
             return
-        if self.layout is not None:
-            packed.metropolis_sweeps(
-                self.E, self.O, self.thresholds, self.states, num_sweeps, self.L // 2, self.layout[0]
-            )
+        if self.packed is not None:
+            self.packed.sweeps(self.thresholds, self.states, num_sweeps)
         elif self.algorithm == "metropolis":
             metropolis_sweeps(self.spins, self.thresholds, self.states, num_sweeps)
         else:
