@@ -333,14 +333,15 @@ def test_a_solution_inside_a_longer_cell_is_cut_out() -> None:
 
 def test_copies_keep_no_metadata_but_tags() -> None:
     nb = _nb(("md", EX), ("code", "def my_a():\n    raise NotImplementedError", ["answer"]), ("md", SOL))
-    nb.cells[1].metadata["nbgrader"] = {"solution": "return 42"}
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="42")]
-    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3"}, widgets={"state": "42"})
+    # a marker no random cell id can contain (ids are hex-like: "42" alone matched one by chance)
+    nb.cells[1].metadata["nbgrader"] = {"solution": "return SECRET_ANSWER"}
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="SECRET_ANSWER")]
+    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3"}, widgets={"state": "SECRET_ANSWER"})
     for kind in (STUDENT, ANSWER_KEY):
         copy = make_copy(nb, kind)
         assert copy.cells[1].metadata == {"tags": ["answer"]} and copy.cells[1].outputs == []
         assert set(copy.metadata) == {"kernelspec"}
-    assert "42" not in json.dumps(make_copy(nb, STUDENT))
+    assert "SECRET_ANSWER" not in json.dumps(make_copy(nb, STUDENT))
 
 
 @pytest.mark.parametrize(

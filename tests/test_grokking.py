@@ -125,10 +125,33 @@ def test_first_step_and_grokking_steps() -> None:
         (40, math.nan, "memorisation"),
         (math.nan, math.nan, "confusion"),
         (math.nan, 300, "comprehension"),
+        # A = 0 (fitted before any step): B is compared with ratio * max(A, 1) = 5 steps
+        (0, 3, "comprehension"),
+        (0, 5, "grokking"),
+        (np.float64(40), np.float64(600), "grokking"),
     ],
 )
 def test_classify_run(a: float, b: float, phase: str) -> None:
     assert classify_run(a, b) == phase
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: classify_run(-5, 3), ValueError, r"^step_a must be >= 0"),
+        (lambda: classify_run(5, -3), ValueError, r"^step_b must be >= 0"),
+        (lambda: classify_run(5, math.inf), ValueError, r"^step_b must be finite"),
+        (lambda: classify_run("5", 3), TypeError, r"^step_a must be a real number"),
+        (lambda: classify_run(5, 30, ratio=0), ValueError, r"^ratio must be > 0"),
+        (lambda: first_step([0, 1], [0.5, 1.0], math.nan), ValueError, r"^threshold must be finite"),
+        (lambda: first_step([0, 1], [0.5, 1.0], 0.9, strict="yes"), TypeError, r"^strict must be True or False"),
+        (lambda: first_step([0, 1], [0.5, math.nan], 0.9), ValueError, r"^values must be finite"),
+        (lambda: first_step([0, 1], [0.5, 1.0, 1.0], 0.9), ValueError, r"^steps and values must be 1-D arrays"),
+    ],
+)
+def test_step_readers_reject_bad_input(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_bad_input_and_divergence() -> None:

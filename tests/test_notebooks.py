@@ -20,8 +20,6 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 #: listed with their source in the folder's numbers.toml) and removes its folder here in the same
 #: branch. The set must end empty.
 PROSE_PENDING = {
-    "03_ising",
-    "07_in_context_learning",
     "08_free_energy",
     "10_developmental_stages",
     "11_synthesis",

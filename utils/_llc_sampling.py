@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ._llc_batched import ChainLoss
+from ._validate import check_real, check_tensor
 
 #: SGLD's ``step_size="auto"`` rule: ``eps = SGLD_EPS_CURVATURE / (largest curvature of the potential)``.
 SGLD_EPS_CURVATURE = 0.1
@@ -33,9 +34,41 @@ def sgld_step(
     nbeta: float,
     localization: float,
 ) -> torch.Tensor:
-    """One SGLD step: ``w - eps/2 * (nbeta * grad + localization * (w - w*)) + sqrt(eps) * noise`` (chapter 9)."""
-    drift = nbeta * grad + localization * (w - w_star)
-    return w - 0.5 * step_size * drift + math.sqrt(step_size) * noise
+    """One SGLD step: ``w - eps/2 * (nbeta * grad + localization * (w - w*)) + sqrt(eps) * noise`` (chapter 9).
+
+    ``w``, ``grad`` and ``noise`` are tensors of one shape (``[d]``, or ``[chains, d]``); ``w_star``
+    broadcasts against them.
+    """
+    for name, t in (("w", w), ("grad", grad), ("w_star", w_star), ("noise", noise)):
+        check_tensor(name, t, kind="float")
+    for name, t in (("grad", grad), ("noise", noise)):
+        if t.shape != w.shape:
+            raise ValueError(f"{name} must have the shape of w, {tuple(w.shape)}, got {tuple(t.shape)}")
+    if torch.broadcast_shapes(w.shape, w_star.shape) != w.shape:
+        raise ValueError(f"w_star must broadcast against w of shape {tuple(w.shape)}, got {tuple(w_star.shape)}")
+    return _sgld_update(
+        w,
+        grad,
+        w_star,
+        noise,
+        check_real("step_size", step_size, positive=True),
+        check_real("nbeta", nbeta, positive=True),
+        check_real("localization", localization, nonnegative=True),
+    )
+
+
+def _sgld_update(
+    w: torch.Tensor,
+    grad: torch.Tensor,
+    w_star: torch.Tensor,
+    noise: torch.Tensor,
+    eps: float,
+    nbeta: float,
+    gamma: float,
+) -> torch.Tensor:
+    """:func:`sgld_step` without its argument checks (the samplers' inner loop)."""
+    drift = nbeta * grad + gamma * (w - w_star)
+    return w - 0.5 * eps * drift + math.sqrt(eps) * noise
 
 
 class DualAveraging:
@@ -113,7 +146,7 @@ def initial_step_size(pot: _Potential, w: torch.Tensor, noise: torch.Tensor, idx
     _, grad, u, _ = pot(w, idx)
     eps, direction = 0.1 / pot.nbeta, 0
     for _ in range(40):
-        new = sgld_step(w, grad, pot.f.w_star, noise, step_size=eps, nbeta=pot.nbeta, localization=pot.gamma)
+        new = _sgld_update(w, grad, pot.f.w_star, noise, eps, pot.nbeta, pot.gamma)
         _, _, new_u, new_drift = pot(new, idx)
         prob = torch.nan_to_num(log_accept(w, u, new, new_u, new_drift, noise, eps).clamp(max=0).exp(), nan=0.0)
         step = 1 if float(prob.mean()) > 0.5 else -1
@@ -210,7 +243,7 @@ def run_chains(
                     raise ValueError("step_size='auto' found no positive curvature at w*: pass a step_size")
                 eps, next_curvature = SGLD_EPS_CURVATURE / curvature, max(1, 2 * t)
         losses[:, t], dist2[:, t] = loss, (w - w_star).square().sum(1)  # stored in float64
-        new = sgld_step(w, grad, w_star, noise, step_size=eps, nbeta=nbeta, localization=gamma)
+        new = _sgld_update(w, grad, w_star, noise, eps, nbeta, gamma)
         if sampler == "mala":
             new_loss, new_grad, new_u, new_drift = pot(new, idx)
             log_a = log_accept(w, u, new, new_u, new_drift, noise, eps)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validate import check_int, check_int_sequence, check_real, check_seed
+from ._validate import check_int, check_int_sequence, check_real, check_seed, check_tensor
 
 __all__ = ["deep_linear_network", "half_squared_error"]
 
@@ -71,5 +71,16 @@ def deep_linear_network(
 
 
 def half_squared_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``mean_i ||out_i - y_i||^2 / 2``: the Gaussian negative log-likelihood (unit variance, up to a constant; chapter 9)."""
+    """``mean_i ||out_i - y_i||^2 / 2``: the Gaussian negative log-likelihood (unit variance, up to a constant; chapter 9).
+
+    ``out`` and ``y`` are ``[n, d]`` tensors of one shape: a target that would broadcast against
+    the output (``y`` of shape ``[n]`` against ``[n, 1]``) is an error.
+    """
+    check_tensor("out", out, kind="float")
+    check_tensor("y", y, kind="float")
+    if out.shape != y.shape or out.ndim != 2:
+        raise ValueError(
+            f"y must have the shape of out, [n, d], got {tuple(y.shape)} and out {tuple(out.shape)}"
+            + (": use y.unsqueeze(-1)" if out.ndim == 2 and tuple(y.shape) == tuple(out.shape[:1]) else "")
+        )
     return 0.5 * (out - y).square().sum(dim=-1).mean()

@@ -22,12 +22,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real, check_seed
+from ._validate import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+    check_tensor,
+    check_token_range,
+)
 from .modular import ModularData
 from .progress import progress as _progress
 
@@ -116,7 +126,8 @@ class ModularMLP(nn.Module):
         cls, embed: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, w_out: np.ndarray, *, activation: str = "quadratic"
     ) -> ModularMLP:
         """A network with the given weights (shapes ``[p, d], [d, N], [d, N], [N, p]``, or with a leading model axis)."""
-        arrays = [torch.as_tensor(np.asarray(w, dtype=np.float32)) for w in (embed, w_a, w_b, w_out)]
+        named = {"embed": embed, "w_a": w_a, "w_b": w_b, "w_out": w_out}
+        arrays = [torch.as_tensor(check_array(k, w).astype(np.float32)) for k, w in named.items()]
         arrays = [w.unsqueeze(0) if w.ndim == 2 else w for w in arrays]
         e, wa, wb, wo = arrays
         if any(w.ndim != 3 for w in arrays):
@@ -140,10 +151,12 @@ class ModularMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[models, n, p]`` for operand tokens ``x`` of shape ``[n, 2]`` (shared) or ``[models, n, 2]``."""
+        check_tensor("x", x, kind="int")
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.num_models, -1, -1)
         if x.ndim != 3 or x.shape[0] != self.num_models or x.shape[2] != 2:
             raise ValueError(f"x must have shape [n, 2] or [{self.num_models}, n, 2], got {tuple(x.shape)}")
+        check_token_range("x", x, self.p)
         u, v = self.tables()
         rows = torch.arange(self.num_models, device=x.device).unsqueeze(1)
         h = u[rows, x[..., 0]] + v[rows, x[..., 1]]
@@ -211,11 +224,9 @@ def _masks(data: Sequence[tuple[ModularData, ModularData]], p: int) -> tuple[np.
 
 
 def _per_model(name: str, value: float | Sequence[float], m: int) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(value, dtype=float))
+    values = np.atleast_1d(check_array(name, value, nonnegative=True))
     if values.ndim != 1 or values.size not in (1, m):
         raise ValueError(f"{name} must be one number or one per network ({m}), got {value!r}")
-    for v in values:
-        check_real(name, float(v), nonnegative=True)
     return np.broadcast_to(values, (m,)).copy()
 
 
@@ -252,11 +263,14 @@ def train_modular(
         raise ValueError(
             f"weight_decay must satisfy lr * weight_decay < 1 (the decay factor 1 - lr * wd must stay positive), got {wd.max()}"
         )
-    if not (len(betas) == 2 and all(0.0 <= check_real("betas", b) < 1.0 for b in betas)):
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise TypeError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+    if not all(0.0 <= check_real("betas", b) < 1.0 for b in betas):
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     beta1, beta2 = float(betas[0]), float(betas[1])
     eval_every = check_int("eval_every", eval_every, minimum=1)
     snapshot_every = eval_every if snapshot_every is None else check_int("snapshot_every", snapshot_every, minimum=1)
+    progress = check_bool("progress", progress)
     train_mask, test_mask, labels = _masks(data, p)
 
     # each network's training pairs, padded to the longest split with zero weight
@@ -353,7 +367,9 @@ def train_modular(
 
 def first_step(steps: np.ndarray, values: np.ndarray, threshold: float, *, strict: bool = False) -> float:
     """The first entry of ``steps`` where ``values >= threshold`` (``>`` if ``strict``), or ``nan`` if never."""
-    steps, values = np.asarray(steps), np.asarray(values, dtype=float)
+    steps, values = check_array("steps", steps), check_array("values", values)
+    threshold = check_real("threshold", threshold)
+    strict = check_bool("strict", strict)
     if steps.shape != values.shape or steps.ndim != 1:
         raise ValueError(
             f"steps and values must be 1-D arrays of the same length, got {steps.shape} and {values.shape}"
@@ -375,6 +391,13 @@ def grokking_steps(history: ModularHistory, *, test_threshold: float = 0.95) -> 
     return a, b
 
 
+def _step(name: str, value: float) -> float:
+    """A step number (a real ``>= 0``) or ``nan`` for "never reached", as a float; else raise naming ``name``."""
+    if isinstance(value, Real) and not isinstance(value, bool) and math.isnan(value):
+        return math.nan
+    return check_real(name, value, nonnegative=True)
+
+
 def classify_run(step_a: float, step_b: float, *, ratio: float = 5.0) -> str:
     """Name a run's phase from its steps A and B (``nan`` = never reached) within the training budget.
 
@@ -383,7 +406,7 @@ def classify_run(step_a: float, step_b: float, *, ratio: float = 5.0) -> str:
     ``"memorisation"``: the training set is fitted, the test set never is; ``"confusion"``: neither.
     """
     ratio = check_real("ratio", ratio, positive=True)
-    a, b = float(step_a), float(step_b)
+    a, b = _step("step_a", step_a), _step("step_b", step_b)
     if not math.isnan(b):
         return "grokking" if not math.isnan(a) and b >= ratio * max(a, 1.0) else "comprehension"
     return "memorisation" if not math.isnan(a) else "confusion"

@@ -82,7 +82,17 @@ import torch
 from . import mcmc
 from ._llc_batched import ChainLoss
 from ._llc_sampling import Run, SamplerDivergedError, minibatches, run_chains, sgld_step
-from ._validate import check_callable, check_choice, check_data, check_int, check_module, check_real, check_seed
+from ._validate import (
+    check_array,
+    check_callable,
+    check_choice,
+    check_data,
+    check_int,
+    check_mean_loss,
+    check_module,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "LLCResult",
@@ -352,6 +362,7 @@ def _check_data(model: Any, loss_fn: Any, data: Any) -> tuple[torch.Tensor, torc
     x, y = check_data("data", data, min_rows=2)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model must have trainable parameters (requires_grad), found none")
+    check_mean_loss(model, loss_fn, x, y)
     return x, y
 
 
@@ -467,9 +478,10 @@ def calibrate_step_size(
     Draw it with :func:`utils.plotting.plot_step_size_scan`. With SGLD the estimate drifts with
     the step size (too small: unconverged, too large: biased upwards); with MALA it should not.
     """
-    eps = np.asarray(sorted(float(check_real("step_sizes", s, positive=True)) for s in step_sizes))
-    if eps.size < 2:
-        raise ValueError("step_sizes must hold at least 2 values")
+    eps = check_array("step_sizes", step_sizes, positive=True)
+    if eps.ndim != 1 or eps.size < 2:
+        raise ValueError(f"step_sizes must be a 1-D sequence of at least 2 step sizes, got shape {eps.shape}")
+    eps = np.sort(eps)
     k = eps.size
     mean, std, rh, acc = (np.full(k, np.nan) for _ in range(4))
     converged, diverged = np.zeros(k, bool), np.zeros(k, bool)

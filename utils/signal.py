@@ -286,6 +286,14 @@ def critical_sigma_w(sigma_b: float, activation: ActivationLike = "tanh") -> flo
     return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200))
 
 
+def _depths(depth: int | np.ndarray) -> np.ndarray:
+    """Layer indices ``l >= 1`` (whole numbers, a scalar or an array) as a float array."""
+    ls = check_array("depth", depth, low=1.0)
+    if np.any(ls != np.round(ls)):
+        raise ValueError(f"depth must hold whole numbers of layers, got {ls[ls != np.round(ls)][:5].tolist()}")
+    return ls
+
+
 def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.ndarray:
     """Exact ``Var[q^l] / E[q^l]^2`` at width ``N`` for ReLU at ``sigma_w^2 = 2, sigma_b = 0`` (chapter 5).
 
@@ -296,7 +304,7 @@ def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.
     and the last layer's ``chi^2_N / N`` gives ``1 + 2/N``. About ``5 l / N`` for ``1 << l << N``.
     """
     width = check_int("width", width, minimum=1)
-    ls = check_array("depth", depth, low=1.0)
+    ls = _depths(depth)
     n = float(width)
     out = (1.0 + 3.0 / (n + 2.0)) * (1.0 + 5.0 / n) ** (ls - 1) * (1.0 + 2.0 / n) - 1.0
     return float_or_array(out, depth)
@@ -314,7 +322,7 @@ def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.
     from scipy.stats import binom
 
     width = check_int("width", width, minimum=2)
-    ls = check_array("depth", depth, low=1.0)
+    ls = _depths(depth)
     k = np.arange(1, width + 1)
     p = binom.pmf(k, width, 0.5)
     p = p / p.sum()

@@ -21,10 +21,12 @@ import torch
 from torch import nn
 
 from ._validate import (
+    check_bool,
     check_callable,
     check_choice,
     check_data,
     check_int,
+    check_mean_loss,
     check_module,
     check_real,
     check_seed,
@@ -85,6 +87,15 @@ def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _check_mapping(name: str, value: Mapping | None) -> dict:
+    """``value`` (a mapping from names, or None for none) as a dict, else raise TypeError naming ``name``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict from names to values, got {type(value).__name__}")
+    return dict(value)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -161,9 +172,15 @@ def train(
     seed = check_seed("seed", seed)
     if lr_schedule is not None:
         check_callable("lr_schedule", lr_schedule, "lr_schedule(step) -> factor")
-    sets = dict(eval_sets) if eval_sets is not None else {"train": (x, y)}
+    sets = {"train": (x, y)} if eval_sets is None else _check_mapping("eval_sets", eval_sets)
     for name, d in sets.items():
         check_data(f"eval_sets[{name!r}]", d)
+    for name, fn in _check_mapping("metrics", metrics).items():
+        check_callable(f"metrics[{name!r}]", fn, "metric(model(x), y) -> number")
+    for name, fn in _check_mapping("probes", probes).items():
+        check_callable(f"probes[{name!r}]", fn, "probe(model) -> number")
+    progress = check_bool("progress", progress)
+    check_mean_loss(model, loss_fn, x, y, sum_ok=True)
 
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay, momentum)
     gen = torch.Generator(device="cpu").manual_seed(seed)

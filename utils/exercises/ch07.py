@@ -10,9 +10,10 @@ import torch
 
 from .. import icl
 from ..attention import attention
+from ..induction import prefix_matching_score
 from ._core import CheckResult, Graded, attempt, attempt_number, check, uniform
 
-__all__ = ["GRADED", "check_attention", "check_optimal_gamma", "check_ridge", "check_dmmse"]
+__all__ = ["GRADED", "check_attention", "check_optimal_gamma", "check_ridge", "check_dmmse", "check_prefix_matching"]
 
 
 def _prompt(n: int, d: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -201,6 +202,48 @@ def check_dmmse(fn: Callable[..., float], case: tuple) -> CheckResult | None:
     return _predictor_verdict(fn, "my_dmmse", case, _dmmse_reference, _dmmse_hint)
 
 
+def _pattern_case(t: int, vocab: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A causal attention pattern ``[t, t]`` (rows sum to 1) and tokens ``[t]`` with repeats."""
+    g = np.random.default_rng(seed)
+    logits = np.where(np.tril(np.ones((t, t))) > 0, 2.0 * g.normal(size=(t, t)), -np.inf)
+    pattern = np.exp(logits - logits.max(1, keepdims=True))
+    return pattern / pattern.sum(1, keepdims=True), g.integers(0, vocab, size=t)
+
+
+def _hidden_prefix(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    spec = [(int(rng.integers(8, 30)), int(rng.integers(2, 7)), int(rng.integers(2**31))) for _ in range(5)]
+    return [_pattern_case(*s) for s in spec]
+
+
+@check(
+    cases=lambda: [_pattern_case(t, vocab, seed) for t, vocab, seed in ((8, 3, 1), (12, 5, 2), (20, 4, 3))],
+    hidden=_hidden_prefix,
+    success="your score matches: attention to the tokens that followed earlier occurrences.",
+)
+def check_prefix_matching(fn: Callable[..., Any], case: tuple[np.ndarray, np.ndarray]) -> CheckResult | None:
+    """Check ``fn(pattern, tokens)``: one head's prefix-matching score on one sequence (``pattern`` ``[T, T]``, ``tokens`` ``[T]``)."""
+    pattern, tokens = case
+    t = len(tokens)
+    got, failed = attempt_number(fn, pattern.copy(), tokens.copy())
+    if failed is not None:
+        return failed
+    want = float(prefix_matching_score(torch.from_numpy(pattern)[None], torch.from_numpy(tokens)[None]))
+    if np.isfinite(got) and abs(got - want) < 1e-6:
+        return None
+    hint = " Sum the attention on every s <= t with tokens[s - 1] == tokens[t], then average over such t."
+    match_prev = tokens[:, None] == tokens[None, :]  # the earlier occurrence itself, not the token after it
+    match_prev &= np.tril(np.ones((t, t), dtype=bool), -1)
+    has = match_prev.any(1)
+    if has.any() and abs(got - float((pattern * match_prev).sum(1)[has].mean())) < 1e-6:
+        hint = " That is attention to the earlier occurrence itself: the score counts the token after it (s - 1)."
+    every = np.zeros((t, t), dtype=bool)
+    every[:, 1:] = tokens[:, None] == tokens[None, :-1]
+    every &= np.tril(np.ones((t, t), dtype=bool))
+    if abs(got - float((pattern * every).sum(1).mean())) < 1e-6:
+        hint = " Average only over the positions t that have an earlier occurrence, not over all positions."
+    return CheckResult(False, f"score {got:.6f} on a test sequence of {t} tokens, expected {want:.6f}.{hint}")
+
+
 #: The chapter's graded code exercises (see :mod:`utils.exercises`).
 GRADED = {
     "ch07-ex-attention": Graded(
@@ -214,7 +257,13 @@ GRADED = {
     ),
     "ch07-ex-ridge": Graded("my_ridge", check_ridge, forbid=("utils.icl.ridge",), written=1),
     "ch07-ex-dmmse": Graded("my_dmmse", check_dmmse, forbid=("utils.icl.dmmse",), written=1),
+    "ch07-ex-prefix": Graded(
+        "my_prefix_matching",
+        check_prefix_matching,
+        forbid=("utils.induction.prefix_matching_score", "utils.induction.evaluate_heads"),
+        written=1,
+    ),
 }
 
 #: The written exercises of chapter 7 and their points (marked by hand on the rubric sheet).
-WRITTEN = {"ch07-ex-diversity": 1, "ch07-ex-wishart": 1, "ch07-ex-chunked": 1}
+WRITTEN = {"ch07-ex-diversity": 1, "ch07-ex-wishart": 1, "ch07-ex-chunked": 1, "ch07-ex-smoother": 1}
