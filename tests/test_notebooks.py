@@ -27,7 +27,6 @@ PROSE_PENDING = {
     "06_grokking",
     "07_in_context_learning",
     "08_free_energy",
-    "09_llc_estimation",
     "10_developmental_stages",
     "11_synthesis",
 }
