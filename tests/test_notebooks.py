@@ -26,9 +26,7 @@ PROSE_PENDING = {
     "05_signal_propagation",
     "06_grokking",
     "07_in_context_learning",
-    "08_free_energy",
     "10_developmental_stages",
-    "11_synthesis",
 }
 
 
