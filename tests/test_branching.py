@@ -252,9 +252,13 @@ def test_bad_input_avalanches(call, exc, match) -> None:
 def test_chapter2_claims() -> None:
     """The numbers chapter 2 states, computed with the chapter's calls and seeds."""
     assert round(100 * br.survival_probability(1.1), 1) == 17.6  # "only 17.6 % run away at m = 1.1"
-    eps = np.logspace(-6, -1, 11)  # fitted beta on the exact curve
-    beta_fit = np.polyfit(np.log(eps[:6]), np.log(br.survival_probability(1 + eps[:6])), 1)[0]
-    assert abs(beta_fit - 1) < 1e-4
+    # the exact curve's local exponent d ln(1 - q) / d ln(m - 1) is 1 - 4(m - 1)/3 + ...: 0.999999 at 1e-6
+    eps, h = np.array([1e-6, 1e-4, 1e-2]), 1e-3
+    local = (
+        np.log(br.survival_probability(1 + eps * np.exp(h))) - np.log(br.survival_probability(1 + eps * np.exp(-h)))
+    ) / (2 * h)
+    assert np.all(np.abs(local - (1 - 4 * eps / 3)) < 2 * eps**2 + 1e-7)  # m - 1 holds eps to ~1e-10
+    assert f"{local[0]:.6f}" == "0.999999"
     # the avalanche histogram at m = 1: slope -3/2 over two decades, bins within 3 Poisson errors
     n, cap = 20_000, 10_000
     sizes = br.simulate_total_progeny(1.0, n, cap=cap, seed=3)
@@ -276,3 +280,98 @@ def test_chapter2_claims() -> None:
         alive = np.mean(br.simulate(m, 60, 4000, cap=2000, seed=10 + i)[:, -1] > 0)
         exact = 1 - br.extinction_by_generation(m, 60)[-1]
         assert abs(alive - exact) < 3 * np.sqrt(max(exact * (1 - exact), 1e-12) / 4000)
+
+
+# --- moments of the population, with and without survival -------------------------------------
+
+
+def population_pmf_by_convolution(m: float, generations: int, size: int) -> np.ndarray:
+    """P(Z_n = k), k < size, for Poisson(m) offspring: Z_n | Z_{n-1} = j is Poisson(j m), summed over j."""
+    from scipy.stats import poisson
+
+    pmf = np.zeros(size)
+    pmf[1] = 1.0
+    k = np.arange(size)
+    for _ in range(generations):
+        new = np.zeros(size)
+        new[0] = pmf[0]
+        for j in np.nonzero(pmf[1:] > 1e-300)[0] + 1:
+            new += pmf[j] * poisson.pmf(k, j * m)
+        pmf = new
+    return pmf
+
+
+@pytest.mark.parametrize("m, n", [(0.7, 3), (1.0, 4), (1.4, 3)])
+def test_population_moments_poisson_against_the_exact_law(m: float, n: int) -> None:
+    pmf = population_pmf_by_convolution(m, n, 400)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)  # nothing lost beyond the truncation
+    k = np.arange(pmf.size)
+    for surviving in (False, True):
+        w = pmf.copy()
+        if surviving:
+            w[0] = 0.0
+            w /= w.sum()
+        mean = (k * w).sum()
+        var = ((k - mean) ** 2 * w).sum()
+        skew = ((k - mean) ** 3 * w).sum() / var**1.5
+        got = br.population_moments(m, n, surviving=surviving)
+        assert (got.mean, got.variance, got.skewness) == pytest.approx((mean, var, skew), rel=1e-10)
+
+
+@pytest.mark.parametrize("m", [0.8, 1.0, 1.25, 2.0])
+def test_population_moments_geometric_closed_form(m: float) -> None:
+    # Linear-fractional offspring: Z_n given Z_n > 0 is geometric on 1, 2, ... with mean mu = m^n / P(Z_n > 0),
+    # whose variance is mu (mu - 1) and skewness (2 - 1/mu) / sqrt(1 - 1/mu).
+    for n in (1, 5, 20):
+        alive = 1 - br.extinction_by_generation(m, n, "geometric")[-1]
+        mu = m**n / alive
+        got = br.population_moments(m, n, "geometric", surviving=True)
+        assert got.mean == pytest.approx(mu, rel=1e-12)
+        assert got.variance == pytest.approx(mu * (mu - 1), rel=1e-10)
+        assert got.skewness == pytest.approx((2 - 1 / mu) / np.sqrt(1 - 1 / mu), rel=1e-9)
+    # unconditioned, one generation: the offspring law itself (variance m (1 + m), skewness (1 + 2m) / sqrt(m (1 + m)))
+    one = br.population_moments(m, 1, "geometric")
+    assert (one.mean, one.variance, one.skewness) == pytest.approx(
+        (m, m * (1 + m), (1 + 2 * m) / np.sqrt(m * (1 + m))), rel=1e-12
+    )
+
+
+def test_population_moments_against_simulation() -> None:
+    # critical Poisson process: skewness of Z_20 given survival, within 4 bootstrap errors of the exact value
+    from utils.stats import bootstrap
+
+    z = br.simulate(1.0, 20, 60_000, cap=10**9, seed=2)[:, -1]
+    alive = z[z > 0].astype(float)
+
+    def skew(x: np.ndarray) -> float:
+        return float(np.mean((x - x.mean()) ** 3) / x.std() ** 3)
+
+    est = bootstrap(alive, skew, num_resamples=200, seed=0)
+    exact = br.population_moments(1.0, 20, surviving=True).skewness
+    assert abs(est.value - exact) < 4 * est.error, (est, exact)
+    assert 1.7 < exact < 2.0  # heading to the exponential's 2 (Yaglom), not to a Gaussian's 0
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: br.population_moments(0.0, 3), ValueError, r"^m must be > 0"),
+        (lambda: br.population_moments(1.5, 0), ValueError, r"^generations must be >= 1"),
+        (lambda: br.population_moments(1.5, 3, "binomial"), ValueError, r"^offspring must be one of"),
+        (lambda: br.population_moments(1.5, 3, surviving=1), TypeError, r"^surviving must be True or False"),
+    ],
+)
+def test_bad_input_moments(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_borel_prefactor_is_one_over_m_root_two_pi() -> None:
+    # s^{3/2} P(s) e^{s / s_xi} -> 1 / (m sqrt(2 pi)) (Stirling), not 1 / sqrt(2 pi m)
+    # (in logs); Stirling's next terms: 1/s! = (e/s)^s (2 pi s)^{-1/2} (1 - 1/(12 s) + 1/(288 s^2) + ...)
+    s = 2000.0
+    for m in (0.5, 0.9, 1.3):
+        log_limit = np.log(br.total_progeny_pmf(s, m)) + 1.5 * np.log(s) + s / br.avalanche_cutoff(m)
+        assert np.exp(log_limit) == pytest.approx(
+            (1 - 1 / (12 * s) + 1 / (288 * s**2)) / (m * np.sqrt(2 * np.pi)), rel=1e-9
+        )

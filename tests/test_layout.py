@@ -31,6 +31,7 @@ NO_TORCH = (
     "ising_exact",
     "ising_field",
     "mcmc",
+    "number_bpe",
     "plotting",
     "progress",
     "rg",
@@ -39,6 +40,7 @@ NO_TORCH = (
     "slt",
     "stats",
     "tms",
+    "voting",
 )
 
 #: The public names of ../shared/COURSE_PLAN.md, each importable where the plan lists it.

@@ -20,11 +20,7 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 #: listed with their source in the folder's numbers.toml) and removes its folder here in the same
 #: branch. The set must end empty.
 PROSE_PENDING = {
-    "01_compounding",
     "03_ising",
-    "04_renormalization",
-    "05_signal_propagation",
-    "06_grokking",
     "07_in_context_learning",
     "10_developmental_stages",
 }

@@ -198,8 +198,12 @@ def test_majority_vote_closed_form_and_enumeration() -> None:
             if sum(votes) >= 3
         )
         assert rg.majority_vote(q, 5) == pytest.approx(brute, rel=1e-13)
-    lin = rg.linearize(rg.majority_vote, 0.5, b=3)
+    # the Reynolds-Klein-Stanley RG of triangular-lattice site percolation: a triangle of 3 sites becomes one
+    # site, lengths grow by b = sqrt 3; p* = 1/2 (the exact threshold), nu = ln sqrt 3 / ln(3/2) = 1.355 (exact 4/3)
+    lin = rg.linearize(rg.majority_vote, 0.5, b=np.sqrt(3))
     assert rg.majority_vote(0.5) == 0.5 and lin.eigenvalue == pytest.approx(1.5, rel=1e-12)
+    assert lin.nu == pytest.approx(np.log(np.sqrt(3)) / np.log(1.5), rel=1e-12)
+    assert round(lin.nu, 3) == 1.355 and abs(lin.nu - 4 / 3) / (4 / 3) < 0.02
 
 
 def test_two_coupling_flow_fixed_point_and_eigenvalues() -> None:
@@ -309,10 +313,25 @@ def test_chapter4_claims() -> None:
         slope = np.polyfit(np.log(deltas), np.array(n_esc) * np.log(np.sqrt(2)), 1)[0]
         assert abs(-slope - 1 / lin.y[0]) < 0.01
     assert round(K_cs[0], 3) == 0.392 and round(K_cs[1], 3) == 0.307
-    # migdal-kadanoff y_t = 0.75 and the Peierls bound T_c >= 2 / ln 3 = 1.82 < 2.269
+    # migdal-kadanoff y_t = 0.75 and the Peierls estimate 2 / ln 3 = 1.82 (an estimate, below the exact 2.269)
     K_star = rg.fixed_point(rg.migdal_kadanoff, 0.3)
     assert round(rg.linearize(rg.migdal_kadanoff, K_star).y, 2) == 0.75
     assert round(2 / np.log(3), 2) == 1.82
+    # the exercise solutions' numbers (chapters/04_renormalization/numbers.toml): b = 3 and d = 3
+    f3 = lambda K: rg.migdal_kadanoff(K, b=3)  # noqa: E731
+    K3 = rg.fixed_point(f3, 0.3, bracket=(0.05, 2.0))
+    assert round(K3, 4) == 0.2406 and round(rg.linearize(f3, K3, b=3).nu, 3) == 1.355
+    fd3 = lambda K: rg.migdal_kadanoff(K, b=2, d=3)  # noqa: E731
+    Kd3 = rg.fixed_point(fd3, 0.1, bracket=(0.01, 1.0))
+    assert round(Kd3, 3) == 0.065 and round(rg.linearize(fd3, Kd3, b=2).nu, 2) == 1.06
+
+
+def test_field_eigenvalue_at_the_zero_temperature_fixed_point() -> None:
+    """Chapter 4, section 7: dh'/dh = 1 + tanh 2K at h = 0, which tends to b^d = 2 (a discontinuity fixed point)."""
+    for K in (0.5, 1.0, 2.0, 4.0):
+        lin = rg.linearize(lambda h, K=K: rg.decimate_1d(K, h)[1], 0.0, b=2)
+        assert lin.eigenvalue == pytest.approx(1 + np.tanh(2 * K), rel=1e-9)
+    assert rg.linearize(lambda h: rg.decimate_1d(20.0, h)[1], 0.0, b=2).y == pytest.approx(1.0, abs=1e-9)
 
 
 def test_block_spin_neighbour_correlation_flows() -> None:

@@ -237,3 +237,30 @@ def test_probes_are_recorded_at_the_evaluation_steps() -> None:
     arrays = hist.as_arrays()
     assert arrays["eval_step"].tolist() == [5, 10] and arrays["probe/w"][-1] == hist.final("probe/w")
     assert arrays["step"].tolist() == list(range(1, 11)) and arrays["loss"].shape == (10,)
+
+
+def test_a_probe_may_return_one_value_per_network() -> None:
+    # two independent weights in one module, GD on sum_m mean((w_m - t_m)^2): each follows the closed form
+    model = torch.nn.Linear(1, 2, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    x, y = torch.ones(4, 1), torch.tensor([[3.0, -1.0]]).expand(4, 2)
+
+    def loss(out, y):
+        return ((out - y) ** 2).mean(0).sum()
+
+    hist = train(
+        model,
+        loss,
+        (x, y),
+        steps=6,
+        lr=0.1,
+        optimizer="sgd",
+        eval_every=3,
+        progress=False,
+        probes={"w": lambda m: m.weight[:, 0]},
+    )
+    w = hist.as_arrays()["probe/w"]
+    assert w.shape == (2, 2)
+    np.testing.assert_allclose(w, np.outer(1 - 0.8 ** np.array([3, 6]), [3.0, -1.0]), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"^probes\['e'\] returned an empty array"):
+        train(model, loss, (x, y), steps=1, lr=0.1, progress=False, probes={"e": lambda m: np.zeros(0)})

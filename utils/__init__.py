@@ -8,6 +8,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.progress`   progress bars that show in Jupyter and stay out of the built book
 - :mod:`utils.training`   the training loop of chapters 1, 5 and 7, and parameter counts
 - :mod:`utils.addition`   multi-digit addition data in two tokenisations (chapter 1)
+- :mod:`utils.number_bpe` byte-pair encoding of numbers: merges learned from a corpus (chapter 1)
 - :mod:`utils.token_models` token MLPs, one or a batch trained at once, and their loss (chapter 1)
 - :mod:`utils.metrics`    exact match, per-token accuracy, token edit distance (chapter 1)
 - :mod:`utils.branching`  Galton-Watson branching processes, exact and simulated (chapters 2, 11)
@@ -18,6 +19,7 @@ Every notebook imports from this one package. Modules are small and have one job
 - :mod:`utils.mcmc`       Markov-chain statistics: binned errors, autocorrelation, R-hat, ESS, MCSE (chapters 3, 9)
 - :mod:`utils.stats`      error bars: bootstrap, jackknife, mean +- standard error over seeds (all chapters)
 - :mod:`utils.rg`         renormalization-group maps and fixed points (chapters 2, 4)
+- :mod:`utils.voting`     exact plurality votes over independent samples (chapter 2)
 - :mod:`utils.signal`     mean-field signal propagation, numpy only (chapter 5)
 - :mod:`utils.random_networks` random deep networks in torch: measured kernel flows and gradients, batched MLPs (chapter 5)
 - :mod:`utils.modular`    modular-arithmetic data, ``(a op b) mod p`` split into train and test (chapter 6)
@@ -54,8 +56,9 @@ independent runs of a stochastic process are ``num_runs``; ``n`` is the sample s
 singular learning theory's formulas. Seeds are integers in ``[0, 2**32 - 1]``, results are
 frozen dataclasses, and a vectorised function returns a Python ``float`` for scalar input.
 Each public module lists its public names in ``__all__``, which is what the API page documents.
-Theory modules (numpy only: ``signal``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
-``branching``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import torch.
+Theory modules (numpy only: ``signal``, ``number_bpe``, ``bayes``, ``bayes_exact``, ``slt``, ``tms``, ``rg``,
+``branching``, ``voting``, ``ising*``, ``mcmc``, ``stats``, ``fss``, ``icl``, ``fourier``) never import
+torch.
 
 Submodules are imported on use (``import utils.training``), so importing :mod:`utils`
 alone is cheap and does not load torch.

@@ -14,6 +14,7 @@ The extinction probability ``q = P(Z_n = 0 for some n)`` is the smallest root of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from ._validate import check_array, check_choice, check_int, check_real, check_s
 
 __all__ = [
     "OFFSPRING",
+    "PopulationMoments",
     "avalanche_cutoff",
     "blowup_time",
     "extinction_by_generation",
@@ -30,6 +32,7 @@ __all__ = [
     "increasing_returns",
     "mean_total_progeny",
     "pgf",
+    "population_moments",
     "relaxation_time",
     "simulate",
     "simulate_total_progeny",
@@ -135,6 +138,46 @@ def extinction_by_generation(m: float, generations: int, offspring: str = "poiss
     return q
 
 
+@dataclass(frozen=True)
+class PopulationMoments:
+    """Mean, variance and skewness of a population size ``Z_n`` (floats)."""
+
+    mean: float
+    variance: float
+    skewness: float
+
+
+def population_moments(
+    m: float, generations: int, offspring: str = "poisson", *, surviving: bool = False
+) -> PopulationMoments:
+    """Exact mean, variance and skewness of ``Z_n`` from ``Z_0 = 1``, or of ``Z_n`` given ``Z_n > 0`` (chapter 2).
+
+    The factorial moments ``mu_k(n) = f_n^(k)(1)`` of ``f_n = f(f_{n-1})`` obey (chain rule)
+    ``mu_1(n) = m mu_1(n-1)``, ``mu_2(n) = f2 mu_1(n-1)^2 + m mu_2(n-1)`` and
+    ``mu_3(n) = f3 mu_1(n-1)^3 + 3 f2 mu_1(n-1) mu_2(n-1) + m mu_3(n-1)``, where ``f2, f3`` are the
+    second and third derivatives of ``f`` at 1: ``m^2, m^3`` (Poisson) or ``2 m^2, 6 m^3`` (geometric).
+    Raw moments follow from ``E[Z^2] = mu_2 + mu_1`` and ``E[Z^3] = mu_3 + 3 mu_2 + mu_1``; given
+    survival each raw moment is divided by ``P(Z_n > 0)`` (``Z^k = 0`` when ``Z = 0``). The skewness is
+    ``E[(Z - mean)^3] / variance^(3/2)``.
+    """
+    m = check_real("m", m, positive=True)
+    generations = check_int("generations", generations, minimum=1)
+    offspring = check_choice("offspring", offspring, OFFSPRING)
+    if not isinstance(surviving, bool):
+        raise TypeError(f"surviving must be True or False, got {surviving!r}")
+    f2, f3 = (m**2, m**3) if offspring == "poisson" else (2 * m**2, 6 * m**3)
+    mu1, mu2, mu3 = 1.0, 0.0, 0.0  # Z_0 = 1
+    for _ in range(generations):
+        mu1, mu2, mu3 = m * mu1, f2 * mu1**2 + m * mu2, f3 * mu1**3 + 3 * f2 * mu1 * mu2 + m * mu3
+    raw1, raw2, raw3 = mu1, mu2 + mu1, mu3 + 3 * mu2 + mu1
+    if surviving:
+        alive = 1.0 - extinction_by_generation(m, generations, offspring)[-1]
+        raw1, raw2, raw3 = raw1 / alive, raw2 / alive, raw3 / alive
+    variance = raw2 - raw1**2
+    third = raw3 - 3 * raw1 * raw2 + 2 * raw1**3
+    return PopulationMoments(float(raw1), float(variance), float(third / variance**1.5))
+
+
 def relaxation_time(m: Any, offspring: str = "poisson") -> Any:
     """Generations over which ``P(Z_n = 0)`` approaches ``q``: ``tau = -1 / ln f'(q)`` (chapter 2).
 
@@ -206,9 +249,9 @@ def total_progeny_pmf(s: Any, m: float) -> Any:
 
     The Borel distribution ``P(S = s) = e^{-ms} (ms)^{s-1} / s!`` for ``s = 1, 2, ...``, computed in log
     space. At ``m = 1`` it decays like ``s^{-3/2} / sqrt(2 pi)`` (the scale-free avalanche law); for
-    ``m != 1`` Stirling's formula gives ``P(S = s) ~ s^{-3/2} e^{-s / s_xi} / sqrt(2 pi m)`` with the cutoff
-    ``s_xi = 1 / (m - 1 - ln m) ~ 2 / (1 - m)^2``. For ``m > 1`` the sum over ``s`` is the extinction
-    probability ``q`` (the rest is ``S = inf``).
+    ``m != 1`` Stirling's formula gives ``P(S = s) ~ s^{-3/2} e^{-s / s_xi} / (m sqrt(2 pi))`` with the
+    cutoff ``s_xi = 1 / (m - 1 - ln m) ~ 2 / (1 - m)^2`` (the ``1/m`` is left over from ``(ms)^{s-1}``).
+    For ``m > 1`` the sum over ``s`` is the extinction probability ``q`` (the rest is ``S = inf``).
     """
     s_arr = check_array("s", s, low=1.0)
     if np.any(s_arr != np.round(s_arr)):

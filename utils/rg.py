@@ -199,8 +199,10 @@ def majority_vote(p: Any, num_votes: int = 3) -> Any:
     """Probability that a majority of ``num_votes`` independent votes, each right with probability ``p``, is right (chapter 2).
 
     ``sum_{k > N/2} C(N, k) p^k (1 - p)^(N - k)`` for an odd number ``N`` of votes; ``N = 3`` gives
-    ``3 p^2 - 2 p^3``, with fixed points 0, 1/2 and 1. It is the block-spin majority rule of chapter 4 acting on the probability
-    that a spin points up. Vectorised over ``p`` in [0, 1].
+    ``3 p^2 - 2 p^3``, with fixed points 0, 1/2 and 1. For ``N = 3`` it is the Reynolds-Klein-Stanley RG
+    of site percolation on the triangular lattice (a triangle of sites becomes one site, occupied if most
+    of its sites are; lengths grow by ``b = sqrt 3``): ``p* = 1/2`` is the exact threshold and
+    ``ln sqrt 3 / ln(3/2) = 1.355`` estimates the exact ``nu = 4/3``. Vectorised over ``p`` in [0, 1].
     """
     p_arr = check_array("p", p, low=0.0, high=1.0, meaning="a probability")
     num_votes = check_int("num_votes", num_votes, minimum=1)

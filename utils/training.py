@@ -54,7 +54,7 @@ class History:
     step: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
-    evals: dict[str, list[float]] = field(default_factory=dict)
+    evals: dict[str, list[float | np.ndarray]] = field(default_factory=dict)
 
     def final(self, key: str) -> float:
         """The last recorded value of an evaluation ``key`` (e.g. ``"test/accuracy"``)."""
@@ -67,6 +67,16 @@ class History:
         out = {"step": np.asarray(self.step), "loss": np.asarray(self.loss), "eval_step": np.asarray(self.eval_step)}
         out.update({k: np.asarray(v) for k, v in self.evals.items()})
         return out
+
+
+def _probe_value(name: str, value: object) -> float | np.ndarray:
+    """A probe's reading: a float for a number, a NumPy copy for an array or tensor of several."""
+    arr = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.size == 0:
+        raise ValueError(f"probes[{name!r}] returned an empty array")
+    return arr
 
 
 def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
@@ -114,7 +124,7 @@ def train(
     grad_clip: float | None = None,
     seed: int = 0,
     progress: bool = True,
-    probes: Mapping[str, Callable[[nn.Module], float]] | None = None,
+    probes: Mapping[str, Callable[[nn.Module], float | np.ndarray]] | None = None,
 ) -> History:
     """Minimise the mean loss ``loss_fn(model(x), y)`` over ``data = (x, y)`` for ``steps`` steps.
 
@@ -123,7 +133,8 @@ def train(
     ``lr_schedule(step)`` multiplies ``lr``. Every ``eval_every`` steps (and at the end) the
     loss and ``metrics`` are evaluated on each of ``eval_sets`` (default ``{"train": data}``).
     ``probes`` (name -> function of the model, e.g. an attention score) are recorded at the same
-    steps as ``"probe/<name>"``. The model is trained in place; a non-finite loss stops training
+    steps as ``"probe/<name>"``: a number, or an array (e.g. one value per network of a batched
+    model, chapter 5), copied as it is. The model is trained in place; a non-finite loss stops training
     with an error.
     """
     check_module("model", model)
@@ -166,7 +177,7 @@ def train(
                 history.evals.setdefault(f"{set_name}/{key}", []).append(value)
         for name, fn in (probes or {}).items():
             with torch.no_grad():
-                history.evals.setdefault(f"probe/{name}", []).append(float(fn(model)))
+                history.evals.setdefault(f"probe/{name}", []).append(_probe_value(name, fn(model)))
 
     model.train()
     bar = _progress(range(1, steps + 1), desc="training", total=steps) if progress else range(1, steps + 1)
