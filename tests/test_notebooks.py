@@ -22,7 +22,6 @@ ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 PROSE_PENDING = {
     "03_ising",
     "07_in_context_learning",
-    "10_developmental_stages",
 }
 
 
