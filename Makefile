@@ -14,7 +14,7 @@ export MKL_NUM_THREADS ?= 1
 export PTDL_NO_PROGRESS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines prose student answer-key grade
+.PHONY: help install book test lint format lab setup-cells clean clean-book check-pages check-lines prose student answer-key grade gradebook
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every notebook)"
@@ -27,7 +27,8 @@ help:
 	@echo "make prose  list the numbers in the text that the executed notebooks do not print"
 	@echo "make student [TAG=...]  student copies (no solutions) in _build/student/chapters"
 	@echo "make answer-key         answer keys in _build/answer-key/chapters"
-	@echo "make grade SUBMISSIONS=\"a.ipynb b.ipynb\" GRADES=grades.csv  grade into a CSV"
+	@echo "make grade SUBMISSIONS=\"a.ipynb b.ipynb\" GRADES=grades.csv  grade (sandboxed) into a CSV and a gradebook"
+	@echo "make gradebook GRADES=grades.csv  rebuild the gradebook after marking the rubric sheet"
 	@echo "make clean  remove the build and the virtual environment"
 
 # torch: pinning torch==2.13.0 is not enough on Linux, where PyPI's wheel is the multi-GB CUDA build.
@@ -111,11 +112,15 @@ prose: $(STAMP)
 # notebook's setup cell.
 setup-cells: $(STAMP)
 	$(BIN)/python tests/setup_cell.py
-# Coursework (see instructors.md): TAG pins the Colab setup cell to a git tag; TIMEOUT is the
-# seconds one submission may run; JOBS grades that many submissions at once.
-GRADES  ?= grades.csv
-TIMEOUT ?= 300
-JOBS    ?= 1
+# Coursework (see instructors.md): TAG pins the Colab setup cell to a git tag. `make grade` runs each
+# submission in a bubblewrap sandbox (it refuses without one unless UNSAFE=1): TIMEOUT seconds for a
+# notebook's cells, CELL_TIMEOUT for one cell, JOBS submissions at once; ROSTER maps files to students.
+# It writes GRADES (long CSV) and, beside it, <stem>-gradebook.csv (Canvas), <stem>-rubric.csv and
+# <stem>-feedback/; `make gradebook` rebuilds those after the rubric sheet has been marked.
+GRADES       ?= grades.csv
+TIMEOUT      ?= 900
+CELL_TIMEOUT ?= 300
+JOBS         ?= 1
 
 student: $(STAMP)
 	$(BIN)/python -m utils.coursework student$(if $(TAG), --tag $(TAG))
@@ -124,8 +129,12 @@ answer-key: $(STAMP)
 	$(BIN)/python -m utils.coursework answer-key$(if $(TAG), --tag $(TAG))
 
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="a.ipynb b.ipynb" GRADES=grades.csv'; exit 2; }
-	$(BIN)/python -m utils.coursework grade $(SUBMISSIONS) --csv $(GRADES) --timeout $(TIMEOUT) --jobs $(JOBS)
+	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="a.ipynb b.ipynb" GRADES=grades.csv [ROSTER=roster.csv]'; exit 2; }
+	$(BIN)/python -m utils.coursework grade $(SUBMISSIONS) --csv $(GRADES) --timeout $(TIMEOUT) \
+		--cell-timeout $(CELL_TIMEOUT) --jobs $(JOBS)$(if $(ROSTER), --roster $(ROSTER))$(if $(filter 1,$(UNSAFE)), --unsafe)
+
+gradebook: $(STAMP)
+	$(BIN)/python -m utils.coursework gradebook --csv $(GRADES)$(if $(ROSTER), --roster $(ROSTER))
 
 clean-book:
 	rm -rf _build

@@ -1,17 +1,21 @@
-"""Spin-flip attempts per second: utils.ising Metropolis vs a strong vectorised-numpy checkerboard.
+"""Spin-flip attempts per second: utils.ising Metropolis at L = 64 ... 1024 vs a strong vectorised-numpy checkerboard.
 
 Both run the same workload in one process, interleaved (so that both see the same machine
-load): L = 64, 16 temperatures, checkerboard Metropolis sweeps (L*L flip attempts per lattice
-per sweep). The numpy baseline is written here as well as numpy allows: int8 spins stored as
-the two sublattices (so only the sites being updated are computed, and only they get random
-numbers), neighbour sums by ``np.roll``, a precomputed per-temperature acceptance table read
-with one flat gather, float32 uniforms, and the flip applied by one multiplication. Before
-timing, it is checked against Onsager's energy so that the baseline is a correct sampler.
+load): at each lattice size ``L`` in ``SIZES``, ``N_TEMPS`` temperatures, checkerboard Metropolis
+sweeps (``L*L`` flip attempts per lattice per sweep). The numpy baseline is written here as well
+as numpy allows: int8 spins stored as the two sublattices (so only the sites being updated are
+computed, and only they get random numbers), neighbour sums by ``np.roll``, a precomputed
+per-temperature acceptance table read with one flat gather, float32 uniforms, and the flip
+applied by one multiplication. Before timing, it is checked against Onsager's energy so that
+the baseline is a correct sampler.
 
 ``utils.ising`` runs multispin-coded Metropolis (64 spins per machine word, bitwise
-acceptance; see ``utils/_ising_multispin.py``) on one core. The bench also times the same
-kernel spread over 1 and 2 numba threads (parallel over temperatures). The whole comparison
-is done twice and each run's ratio is printed. Last, the first-call JIT compile time.
+acceptance; see ``utils/_ising_multispin.py``) on one core: several rows per word up to
+``L = 128``, several words per row above. The bench prints, per size, both throughputs, their
+ratio, and the ratio of ``utils.ising`` at that size to ``utils.ising`` at ``L = 128`` (goal:
+at least 0.5 at ``L = 256``, 512 and 1024: no speed cliff above 128). It also times the same
+kernel spread over 2 numba threads (parallel over temperatures) at two sizes. The whole
+comparison is done twice. Last, the first-call JIT compile time.
 
     .venv/bin/python bench/ising_throughput.py
 """
@@ -28,13 +32,16 @@ from pathlib import Path
 import numba
 import numpy as np
 
-L = 64
-N_TEMPS = 16
-TEMPS = np.linspace(1.5, 3.5, N_TEMPS)
-SWEEPS_NUMBA = 400
-SWEEPS_NUMPY = 40
+SIZES = (64, 128, 256, 512, 1024)
+REFERENCE_L = 128  # the largest lattice of the rows-in-lanes layout: throughput goals are relative to it
+N_TEMPS = 4
+TEMPS = np.linspace(2.0, 2.6, N_TEMPS)
+FLIPS_NUMBA = 2e8  # flip attempts per timed call (the sweeps per call follow from L)
+FLIPS_NUMPY = 1.6e7
+THREAD_SIZES = (128, 512)  # sizes at which the 2-thread kernel is timed too
 REPEATS = 3  # best of, interleaved
 RUNS = 2  # the whole comparison, twice
+CHECK_L = 64  # the lattice on which the numpy baseline is checked against Onsager
 
 
 def numpy_checkerboard(
@@ -79,8 +86,8 @@ def check_baseline() -> None:
 
     T = np.array([1.5, 2.0, 3.0, 3.5])
     rng = np.random.default_rng(1)
-    even = np.ones((T.size, L, L // 2), dtype=np.int8)
-    odd = np.ones((T.size, L, L // 2), dtype=np.int8)
+    even = np.ones((T.size, CHECK_L, CHECK_L // 2), dtype=np.int8)
+    odd = np.ones((T.size, CHECK_L, CHECK_L // 2), dtype=np.int8)
     numpy_checkerboard(even, odd, T, 200, rng)
     u = np.zeros(T.size)
     for _ in range(50):
@@ -96,20 +103,28 @@ def timed(fn, times: list[float]) -> None:
     times.append(time.perf_counter() - start)
 
 
-def one_run(chain, packed, rng) -> dict[str, float]:
+def sweeps_for(flips: float, L: int) -> int:
+    return max(1, round(flips / (N_TEMPS * L * L)))
+
+
+def one_size(chain, L: int, rng: np.random.Generator) -> dict[str, float]:
+    """Flip attempts per second at one lattice size: utils.ising, numpy, and (some sizes) 2 threads."""
     even = np.ones((N_TEMPS, L, L // 2), dtype=np.int8)
     odd = np.ones((N_TEMPS, L, L // 2), dtype=np.int8)
-    lanes = chain.layout[0]
-    args = (chain.E, chain.O, chain.thresholds, chain.states, SWEEPS_NUMBA, L // 2, lanes)
-    times: dict[str, list[float]] = {"numba": [], "numba 1 thread": [], "numba 2 threads": [], "numpy": []}
+    sweeps = {"numba": sweeps_for(FLIPS_NUMBA, L), "numpy": sweeps_for(FLIPS_NUMPY, L)}
+    times: dict[str, list[float]] = {"numba": [], "numpy": []}
+    if L in THREAD_SIZES:
+        sweeps["numba 2 threads"] = sweeps["numba"]
+        times["numba 2 threads"] = []
     for _ in range(REPEATS):
-        timed(lambda: chain.run(SWEEPS_NUMBA), times["numba"])
-        timed(lambda: numpy_checkerboard(even, odd, TEMPS, SWEEPS_NUMPY, rng), times["numpy"])
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            key = "numba 1 thread" if threads == 1 else "numba 2 threads"
-            timed(lambda: packed.metropolis_sweeps_parallel(*args), times[key])
-    sweeps = {k: SWEEPS_NUMPY if k == "numpy" else SWEEPS_NUMBA for k in times}
+        timed(lambda: chain.run(sweeps["numba"]), times["numba"])
+        timed(lambda: numpy_checkerboard(even, odd, TEMPS, sweeps["numpy"], rng), times["numpy"])
+        if L in THREAD_SIZES:
+            numba.set_num_threads(2)
+            timed(
+                lambda: chain.packed.sweeps(chain.thresholds, chain.states, sweeps["numba"], parallel=True),
+                times["numba 2 threads"],
+            )
     return {k: N_TEMPS * L * L * sweeps[k] / min(v) for k, v in times.items()}
 
 
@@ -129,28 +144,39 @@ def jit_times() -> tuple[float, float]:
 
 
 def main() -> None:
-    from utils import _ising_multispin as packed
     from utils.ising import _Chain
 
     check_baseline()
-    chain = _Chain(L, TEMPS, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=0, start="random")
-    assert chain.layout is not None, "utils.ising should run L = 64 multispin-coded"
-    chain.run(1)  # compile (or load from cache) before timing
-    packed.metropolis_sweeps_parallel(chain.E, chain.O, chain.thresholds, chain.states, 1, L // 2, chain.layout[0])
+    chains = {}
+    for L in SIZES:
+        chains[L] = _Chain(
+            L, TEMPS, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=0, start="random"
+        )
+        assert chains[L].packed is not None, f"utils.ising should run L = {L} multispin-coded"
+        chains[L].run(1)  # compile (or load from cache) before timing
+        if L in THREAD_SIZES:
+            chains[L].packed.sweeps(chains[L].thresholds, chains[L].states, 1, parallel=True)
     rng = np.random.default_rng(0)
-    print(f"L = {L}, {N_TEMPS} temperatures, best of {REPEATS} interleaved repeats; M = 10^6 flip attempts / s")
-    ratios = []
+    print(f"{N_TEMPS} temperatures per size, best of {REPEATS} interleaved repeats; M = 10^6 flip attempts / s")
+    worst = []
     for run in range(1, RUNS + 1):
-        r = one_run(chain, packed, rng)
-        ratios.append(r["numba"] / r["numpy"])
+        rates = {L: one_size(chains[L], L, rng) for L in SIZES}
+        ref = rates[REFERENCE_L]["numba"]
         print(f"run {run}:")
-        print(f"  utils.ising (multispin, 1 core):    {r['numba'] / 1e6:8.1f} M/s")
-        print(f"  same kernel, numba prange 1 thread: {r['numba 1 thread'] / 1e6:8.1f} M/s")
-        print(f"  same kernel, numba prange 2 threads:{r['numba 2 threads'] / 1e6:8.1f} M/s")
-        print(f"  numpy checkerboard baseline:        {r['numpy'] / 1e6:8.1f} M/s")
-        print(f"  ratio utils.ising / numpy:          {ratios[-1]:8.1f} x")
-        print(f"  ratio 2 threads / numpy:            {r['numba 2 threads'] / r['numpy']:8.1f} x")
-    print(f"ratios over {RUNS} runs: " + ", ".join(f"{x:.1f} x" for x in ratios) + " (goal: >= 10 x)")
+        print("     L   utils.ising (1 core)   numpy baseline   utils / numpy   utils / utils at L = 128")
+        for L, r in rates.items():
+            print(
+                f"  {L:4d}   {r['numba'] / 1e6:14.1f} M/s   {r['numpy'] / 1e6:10.1f} M/s"
+                f"   {r['numba'] / r['numpy']:11.1f} x   {r['numba'] / ref:17.2f}"
+            )
+        for L in THREAD_SIZES:
+            print(f"  L = {L}, same kernel on 2 numba threads: {rates[L]['numba 2 threads'] / 1e6:.1f} M/s")
+        worst.append(min(rates[L]["numba"] / ref for L in SIZES if L > REFERENCE_L))
+    print(
+        f"smallest throughput above L = {REFERENCE_L} relative to L = {REFERENCE_L}, per run: "
+        + ", ".join(f"{x:.2f}" for x in worst)
+        + " (goal: >= 0.5)"
+    )
     cold, warm = jit_times()
     print(f"first calls in a fresh process (Metropolis, Wolff, observables): {cold:.2f} s with an empty numba cache,")
     print(f"  {warm:.2f} s cached")

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -29,9 +30,13 @@ from utils.coursework import (
     make_copy,
     pin_setup,
     score,
-    write_csv,
+    wire,
+    written_table,
 )
+from utils.coursework.gradebook import CANVAS_COLUMNS, POINTS_POSSIBLE
 from utils.coursework.parse import blocks, chapter_number, first_python_block, is_answer_cell
+from utils.coursework.sandbox import bubblewrap_problem
+from utils.exercises import Check
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -44,6 +49,14 @@ def _read(path: Path) -> nbformat.NotebookNode:
 
 def _chapter(path: Path) -> int:
     return int(re.match(r"(\d+)_", path.parent.name)[1])
+
+
+CHAPTERS = sorted({_chapter(p) for p in NOTEBOOKS})
+
+
+def _chapter_exercises(chapter: int) -> dict:
+    """label -> (notebook, exercise) over every notebook of a chapter (a chapter may be split into several)."""
+    return {ex.label: (p, ex) for p in NOTEBOOKS if _chapter(p) == chapter for ex in exercises(_read(p), p.name)}
 
 
 def _imports(nb: nbformat.NotebookNode) -> dict:
@@ -160,6 +173,8 @@ def test_bad_arguments_are_named() -> None:
         grade([], jobs=0)
     with pytest.raises(TypeError, match=r"^chapter must"):
         grade([], chapter="2")
+    with pytest.raises(ValueError, match=r"^cell_timeout must"):
+        grade([], cell_timeout=0)
 
 
 def test_build_excludes_the_copies() -> None:
@@ -198,15 +213,19 @@ def test_chapter_follows_the_coursework_format(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_graded_table_matches_the_notebook(path: Path) -> None:
-    nb = _read(path)
-    table, found = graded_table(_chapter(path)), {ex.label: ex for ex in exercises(nb)}
-    with_answer = {label for label, ex in found.items() if ex.answer_cell is not None}
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_graded_and_written_tables_match_the_chapter(chapter: int) -> None:
+    """GRADED lists the exercises with an answer cell, WRITTEN the others, over all of the chapter's notebooks."""
+    table, found = graded_table(chapter), _chapter_exercises(chapter)
+    with_answer = {label for label, (_, ex) in found.items() if ex.answer_cell is not None}
     assert set(table) == with_answer, "GRADED lists exactly the exercises with a cell tagged 'answer'"
-    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    written = {k for k in written_table(chapter) if not k.endswith(" (written)")}
+    assert written == set(found) - with_answer, "WRITTEN lists exactly the exercises without an answer cell"
+    assert all(v > 0 for v in written_table(chapter).values())
     for label, entry in table.items():
-        ex = found[label]
+        path, ex = found[label]
+        nb = _read(path)
+        code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         stub = ast.parse(nb.cells[ex.answer_cell].source)
         assert [type(n) for n in stub.body] == [ast.FunctionDef] and stub.body[0].name == entry.function, (
             f"{label}: the answer cell holds only the stub of {entry.function}"
@@ -216,13 +235,31 @@ def test_graded_table_matches_the_notebook(path: Path) -> None:
         assert calls and all(ex.answer_cell < i < ex.solution_cell for i in calls), (
             f"{label}: a separate cell after the stub calls {entry.check.__name__}({entry.function})"
         )
+        assert isinstance(entry.check, Check), f"{label}: its check has hidden test cases (utils.exercises.check)"
 
 
-GRADED = [(p, label) for p in NOTEBOOKS for label in graded_table(_chapter(p))]
+GRADED = [
+    (p, label)
+    for p in NOTEBOOKS
+    for label in graded_table(_chapter(p))
+    if label in {ex.label for ex in exercises(_read(p))}
+]
+
+
+class _OverTheWire:
+    """The reference answer behind the same plain-data crossing as in grading (arguments and result)."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.__name__ = fn, fn.__name__
+
+    def __call__(self, *args, **kwargs):
+        args, kwargs = wire.loads(wire.dumps((list(args), kwargs)))
+        return wire.loads(wire.dumps(self.fn(*args, **kwargs), result=True))
 
 
 @pytest.mark.parametrize("path, label", GRADED, ids=[label for _, label in GRADED])
 def test_reference_answer_passes_and_stub_fails(path: Path, label: str) -> None:
+    """On the public cases (the notebook's check) and on hidden cases drawn with three seeds, sent over the wire."""
     nb = _read(path)
     entry = graded_table(_chapter(path))[label]
     key, student = make_copy(nb, ANSWER_KEY), make_copy(nb, STUDENT)
@@ -234,6 +271,26 @@ def test_reference_answer_passes_and_stub_fails(path: Path, label: str) -> None:
         points, message = score(entry, namespace)
         assert (points == entry.points) == passes, message
         assert passes or "NotImplementedError" in message
+        fn = _OverTheWire(namespace[entry.function])
+        for seed in range(3):
+            cases = entry.check.hidden_cases(np.random.default_rng(seed))
+            verdicts = [entry.check.judge(fn, case) for case in cases]
+            failed = [v.message for v in verdicts if v is not None]
+            if passes:
+                assert not failed, f"the reference fails hidden cases: {failed[:2]}"
+            else:
+                assert len(failed) == len(cases) and all("NotImplementedError" in m for m in failed)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_hidden_cases_are_fresh(chapter: int) -> None:
+    """Hidden cases differ from the public ones and from one seed to the next (a typed-in table cannot pass)."""
+    for label, entry in graded_table(chapter).items():
+        public = wire.dumps(entry.check.public_cases())
+        one, two = (wire.dumps(entry.check.hidden_cases(np.random.default_rng(s))) for s in (1, 2))
+        assert one != two and one != public, label
+        for case in entry.check.hidden_cases(np.random.default_rng(3)):
+            wire.dumps(case)  # every case can be sent to a grading kernel
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,14 +335,15 @@ def test_a_solution_inside_a_longer_cell_is_cut_out() -> None:
 
 def test_copies_keep_no_metadata_but_tags() -> None:
     nb = _nb(("md", EX), ("code", "def my_a():\n    raise NotImplementedError", ["answer"]), ("md", SOL))
-    nb.cells[1].metadata["nbgrader"] = {"solution": "return 42"}
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="42")]
-    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3"}, widgets={"state": "42"})
+    # a marker no random cell id can contain (ids are hex-like: "42" alone matched one by chance)
+    nb.cells[1].metadata["nbgrader"] = {"solution": "return SECRET_ANSWER"}
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="SECRET_ANSWER")]
+    nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3"}, widgets={"state": "SECRET_ANSWER"})
     for kind in (STUDENT, ANSWER_KEY):
         copy = make_copy(nb, kind)
         assert copy.cells[1].metadata == {"tags": ["answer"]} and copy.cells[1].outputs == []
         assert set(copy.metadata) == {"kernelspec"}
-    assert "42" not in json.dumps(make_copy(nb, STUDENT))
+    assert "SECRET_ANSWER" not in json.dumps(make_copy(nb, STUDENT))
 
 
 @pytest.mark.parametrize(
@@ -310,59 +368,12 @@ def test_malformed_notebooks_are_rejected(cells: list, problem: str) -> None:
 # The grader
 
 
-def test_grader_survives_broken_submissions(tmp_path: Path) -> None:
-    right = (
-        "import math\n\ndef my_extinction(m):\n    q = 0.0\n    for _ in range(100_000):\n"
-        "        q = math.exp(m * (q - 1))\n    return q\n"
-    )
-    cases = {
-        "errors.ipynb": _nb(
-            ("code", "1 / 0"), ("code", right), ("code", "def my_runaway_threshold(K, L):\n    return 1, 2")
-        ),
-        "endless_check.ipynb": _nb(
-            ("code", "def my_extinction(m):\n    while True:\n        pass"),
-            ("code", right.replace("my_extinction", "my_runaway_threshold")),
-        ),
-        "endless_notebook.ipynb": _nb(("code", "while True:\n    pass"), ("code", right)),
-        "dies.ipynb": _nb(("code", "import os\nos._exit(1)")),
-        "garbage.ipynb": None,
-    }
-    paths = []
-    for name, nb in cases.items():
-        paths.append(tmp_path / name)
-        if nb is None:
-            paths[-1].write_text("{not json")
-        else:
-            nbformat.write(nb, paths[-1])
-    paths.append(tmp_path / "missing.ipynb")
-    # Only the two endless cases get short limits, so that a busy machine cannot time out the others.
-    limits = {"endless_check.ipynb": (120, 4), "endless_notebook.ipynb": (8, 60)}
-    rows = []
-    for path in paths:
-        timeout, check_timeout = limits.get(path.name, (120, 60))
-        rows += grade([path], timeout=timeout, check_timeout=check_timeout, chapter=2)
-    got = {(Path(r.notebook).name, r.exercise): (r.score, r.message) for r in rows}
-    assert len(rows) == 2 * len(paths) and all(r.max_score == 1 for r in rows)
-    assert got["errors.ipynb", "ch02-ex-fixed-point"][0] == 1
-    assert got["errors.ipynb", "ch02-ex-threshold"] == (0, got["errors.ipynb", "ch02-ex-threshold"][1])
-    assert "your p_c = 1" in got["errors.ipynb", "ch02-ex-threshold"][1]
-    assert "did not finish within 4 s" in got["endless_check.ipynb", "ch02-ex-fixed-point"][1]
-    assert "my_runaway_threshold" in got["endless_check.ipynb", "ch02-ex-threshold"][1]  # graded after the hang
-    assert "is not defined" in got["endless_notebook.ipynb", "ch02-ex-fixed-point"][1]
-    assert "8 s time limit in cell 0" in got["endless_notebook.ipynb", "ch02-ex-fixed-point"][1]
-    assert "kernel died" in got["dies.ipynb", "ch02-ex-fixed-point"][1]
-    assert "not a readable notebook" in got["garbage.ipynb", "ch02-ex-threshold"][1]
-    assert "not found" in got["missing.ipynb", "ch02-ex-fixed-point"][1]
-    assert sum(r.score for r in rows) == 1
-    write_csv(rows, tmp_path / "g.csv")
-    with open(tmp_path / "g.csv") as f:
-        assert tuple(next(csv.reader(f))) == COLUMNS
-
-
 @pytest.mark.notebooks
 def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
     """`make student`, `make answer-key`, `make grade`: a stub copy scores 0, the key full marks,
-    and the key with one answer put back to its stub loses exactly that exercise."""
+    and the key with one answer put back to its stub loses exactly that exercise; the Canvas
+    gradebook, rubric sheet and feedback files come with the long CSV. Where bubblewrap cannot
+    make a sandbox, `make grade` must refuse, and these honest submissions are graded with UNSAFE=1."""
     make = ["make", "-C", str(ROOT), "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}"]
     for target in ("student", "answer-key"):
         subprocess.run([*make, target], check=True, capture_output=True)
@@ -377,13 +388,16 @@ def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
     nbformat.write(variant, tmp_path / "key_one_stub.ipynb")
     submissions = f"{student} {key} {tmp_path / 'key_one_stub.ipynb'}"
     grades = tmp_path / "grades.csv"
-    out = subprocess.run(
-        [*make, "grade", f"SUBMISSIONS={submissions}", f"GRADES={grades}", "TIMEOUT=120"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    print(out, grades.read_text(), sep="\n")
+    grade = [*make, "grade", f"SUBMISSIONS={submissions}", f"GRADES={grades}", "TIMEOUT=240", "JOBS=2"]
+    problem = bubblewrap_problem()
+    if problem is not None:
+        refused = subprocess.run(grade, capture_output=True, text=True)
+        assert refused.returncode != 0 and "no sandbox" in refused.stderr and "UNSAFE=1" in refused.stderr
+        assert not grades.exists()
+        grade.append("UNSAFE=1")
+    done = subprocess.run(grade, check=True, capture_output=True, text=True)
+    assert ("WARNING: grading WITHOUT a sandbox" in done.stderr) == (problem is not None)
+    print(done.stdout, grades.read_text(), sep="\n")
     with open(grades) as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 3 * len(graded_table(2))
@@ -402,6 +416,36 @@ def test_make_targets_grade_chapter_2_end_to_end(tmp_path: Path) -> None:
         ("key_one_stub.ipynb", "ch02-ex-threshold"): 0,
     }
     assert all("NotImplementedError" in r["message"] for r in rows if float(r["score"]) == 0)
+    with open(tmp_path / "grades-gradebook.csv", newline="") as f:
+        wide = list(csv.reader(f))
+    assert tuple(wide[0][:5]) == CANVAS_COLUMNS and wide[1][0] == POINTS_POSSIBLE
+    assert {r[0] for r in wide[2:]} == {"student", "answer-key", "key_one_stub"}
+    assert (tmp_path / "grades-rubric.csv").exists()
+    assert {p.name for p in (tmp_path / "grades-feedback").iterdir()} == {
+        "student.md",
+        "answer-key.md",
+        "key_one_stub.md",
+    }
+    # Marking: a score entered in the rubric sheet reaches the gradebook and the feedback after `make gradebook`.
+    with open(tmp_path / "grades-rubric.csv", newline="") as f:
+        rubric = list(csv.DictReader(f))
+    assert {r["student"] for r in rubric} == {"student", "answer-key", "key_one_stub"} and all(
+        not r["score"] for r in rubric
+    )
+    marked = next(r for r in rubric if r["student"] == "answer-key")
+    marked["score"], marked["comment"] = marked["max_score"], "clear argument, marked by hand"
+    with open(tmp_path / "grades-rubric.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rubric[0]))
+        writer.writeheader()
+        writer.writerows(rubric)
+    subprocess.run([*make, "gradebook", f"GRADES={grades}"], check=True, capture_output=True)
+    with open(tmp_path / "grades-gradebook.csv", newline="") as f:
+        after = list(csv.reader(f))
+    column = after[0].index(marked["exercise"])
+    row, before = (next(r for r in table[2:] if r[0] == "answer-key") for table in (after, wide))
+    assert float(row[column]) == float(marked["max_score"]) and before[column] in ("", "0")
+    assert float(row[-1]) == pytest.approx(float(before[-1]) + float(marked["max_score"]))
+    assert "clear argument, marked by hand" in (tmp_path / "grades-feedback" / "answer-key.md").read_text()
 
 
 def test_a_verdict_prints_within_the_code_column_and_grades_on_one_line() -> None:

@@ -11,9 +11,17 @@ import numpy as np
 import torch
 
 from utils import icl
-from utils.exercises.ch07 import GRADED, check_attention, check_dmmse, check_optimal_gamma, check_ridge
+from utils.exercises.ch07 import (
+    GRADED,
+    check_attention,
+    check_dmmse,
+    check_optimal_gamma,
+    check_prefix_matching,
+    check_ridge,
+)
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning/07_in_context_learning.ipynb"
+#: chapter 7 is split into several pages; its exercises are spread over them
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "chapters/07_in_context_learning").glob("07*.ipynb"))
 
 
 def stub(*args):
@@ -87,21 +95,52 @@ def test_dmmse_check() -> None:
     assert not check_dmmse(stub).passed
 
 
-def _solution_code(nb: nbformat.NotebookNode, label: str) -> str:
-    for cell in nb.cells:
+def test_prefix_matching_check() -> None:
+    def right(pattern, tokens):
+        t = len(tokens)
+        total, count = 0.0, 0
+        for i in range(t):
+            matches = [s for s in range(1, i + 1) if tokens[s - 1] == tokens[i]]
+            if matches:
+                total += sum(pattern[i, s] for s in matches)
+                count += 1
+        return total / count
+
+    def occurrence_itself(pattern, tokens):
+        t = len(tokens)
+        rows = [sum(pattern[i, s] for s in range(i) if tokens[s] == tokens[i]) for i in range(t)]
+        has = [any(tokens[s] == tokens[i] for s in range(i)) for i in range(t)]
+        return float(np.mean([r for r, h in zip(rows, has, strict=True) if h]))
+
+    def all_positions(pattern, tokens):
+        t = len(tokens)
+        return float(
+            np.mean([sum(pattern[i, s] for s in range(1, i + 1) if tokens[s - 1] == tokens[i]) for i in range(t)])
+        )
+
+    assert check_prefix_matching(right).passed
+    assert "token after it" in check_prefix_matching(occurrence_itself).message
+    assert "only over the positions" in check_prefix_matching(all_positions).message
+    assert not check_prefix_matching(lambda p, t: 0.5).passed
+    assert not check_prefix_matching(stub).passed
+
+
+def _solution_code(cells: list, label: str) -> str:
+    for cell in cells:
         if cell.cell_type == "markdown" and cell.source.startswith(f":::{{solution}} {label}"):
             return re.search(r"```python\n(.*?)```", cell.source, re.S).group(1)
     raise AssertionError(f"no solution for {label}")
 
 
 def test_notebook_solutions_pass_and_stubs_fail() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert len(NOTEBOOKS) == 4, [p.name for p in NOTEBOOKS]
+    cells = [c for path in NOTEBOOKS for c in nbformat.read(path, as_version=4).cells]
     namespace = {"math": math, "np": np, "torch": torch, "icl": icl}
     stubs = {}
-    for cell in nb.cells:
+    for cell in cells:
         if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
             exec(cell.source, stubs)
     for label, graded in GRADED.items():
-        exec(_solution_code(nb, label), namespace)
+        exec(_solution_code(cells, label), namespace)
         assert graded.check(namespace[graded.function]).passed, label
         assert not graded.check(stubs[graded.function]).passed, label

@@ -37,6 +37,30 @@ def test_each_network_trains_exactly_as_torch_adamw_alone() -> None:
             torch.testing.assert_close(getattr(batch, name)[m], getattr(alone, name)[0], atol=2e-5, rtol=1e-4)
 
 
+def test_per_network_learning_rates_train_each_network_as_torch_adamw_alone() -> None:
+    data = [modular_arithmetic(P, train_fraction=0.5, seed=s) for s in (0, 1, 2)]
+    lrs, wds = [0.003, 0.01, 0.03], [3.0, 1.0, 0.3]  # the same lr * wd, different lr
+    batch = ModularMLP(P, embed_dim=4, width=8, num_models=3, seed=5)
+    train_modular(batch, data, steps=6, lr=lrs, weight_decay=wds, progress=False)
+    for m in range(3):
+        alone = _reference(5 + m, data[m], steps=6, lr=lrs[m], wd=wds[m])
+        for name in ("embed", "w_a", "w_b", "w_out"):
+            torch.testing.assert_close(getattr(batch, name)[m], getattr(alone, name)[0], atol=2e-5, rtol=1e-4)
+
+
+def test_seeds_share_an_initialisation_across_networks_and_init_scale_multiplies_it() -> None:
+    shared = ModularMLP(P, embed_dim=4, width=8, num_models=3, seeds=[4, 4, 9], init_scale=[1.0, 2.5, 1.0])
+    for name in ("embed", "w_a", "w_b", "w_out"):
+        alone4, alone9 = (getattr(ModularMLP(P, embed_dim=4, width=8, seed=s), name)[0] for s in (4, 9))
+        torch.testing.assert_close(getattr(shared, name)[0], alone4)
+        torch.testing.assert_close(getattr(shared, name)[1], 2.5 * alone4)
+        torch.testing.assert_close(getattr(shared, name)[2], alone9)
+    # the default draw: N(0, 1) embedding, N(0, 1 / (2 d)) input maps, N(0, 1 / N) read-out, times the scale
+    big = ModularMLP(101, embed_dim=64, width=256, seed=0, init_scale=3.0)
+    for name, var in (("embed", 1.0), ("w_a", 1 / 128), ("w_b", 1 / 128), ("w_out", 1 / 256)):
+        assert float(getattr(big, name).detach().std()) == pytest.approx(3.0 * math.sqrt(var), rel=0.03)
+
+
 def test_records_agree_with_direct_evaluation() -> None:
     data = [modular_arithmetic(P, train_fraction=0.6, seed=s) for s in range(3)]
     model = ModularMLP(P, embed_dim=4, width=8, num_models=3, seed=0)
@@ -101,10 +125,33 @@ def test_first_step_and_grokking_steps() -> None:
         (40, math.nan, "memorisation"),
         (math.nan, math.nan, "confusion"),
         (math.nan, 300, "comprehension"),
+        # A = 0 (fitted before any step): B is compared with ratio * max(A, 1) = 5 steps
+        (0, 3, "comprehension"),
+        (0, 5, "grokking"),
+        (np.float64(40), np.float64(600), "grokking"),
     ],
 )
 def test_classify_run(a: float, b: float, phase: str) -> None:
     assert classify_run(a, b) == phase
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: classify_run(-5, 3), ValueError, r"^step_a must be >= 0"),
+        (lambda: classify_run(5, -3), ValueError, r"^step_b must be >= 0"),
+        (lambda: classify_run(5, math.inf), ValueError, r"^step_b must be finite"),
+        (lambda: classify_run("5", 3), TypeError, r"^step_a must be a real number"),
+        (lambda: classify_run(5, 30, ratio=0), ValueError, r"^ratio must be > 0"),
+        (lambda: first_step([0, 1], [0.5, 1.0], math.nan), ValueError, r"^threshold must be finite"),
+        (lambda: first_step([0, 1], [0.5, 1.0], 0.9, strict="yes"), TypeError, r"^strict must be True or False"),
+        (lambda: first_step([0, 1], [0.5, math.nan], 0.9), ValueError, r"^values must be finite"),
+        (lambda: first_step([0, 1], [0.5, 1.0, 1.0], 0.9), ValueError, r"^steps and values must be 1-D arrays"),
+    ],
+)
+def test_step_readers_reject_bad_input(call, error, match) -> None:
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_bad_input_and_divergence() -> None:
@@ -129,6 +176,16 @@ def test_bad_input_and_divergence() -> None:
         train_modular(torch.nn.Linear(2, 2), data, steps=1)
     with pytest.raises(ValueError, match=r"^steps must be >= 1"):
         train_modular(model, data, steps=0)
+    with pytest.raises(ValueError, match=r"^lr must be one number or one per network"):
+        train_modular(model, data, steps=1, lr=[0.1, 0.2])
+    with pytest.raises(ValueError, match=r"^lr must be > 0"):
+        train_modular(model, data, steps=1, lr=0.0)
+    with pytest.raises(ValueError, match=r"^seeds must be a sequence of one seed per network \(2\)"):
+        ModularMLP(P, num_models=2, seeds=[1])
+    with pytest.raises(ValueError, match=r"^seeds\[1\] must be >= 0"):
+        ModularMLP(P, num_models=2, seeds=[1, -1])
+    with pytest.raises(ValueError, match=r"^init_scale must be > 0"):
+        ModularMLP(P, init_scale=0.0)
     with torch.no_grad():
         model.w_out[0, 0, 0] = float("inf")
     with pytest.raises(FloatingPointError, match=r"^training loss of network 0 became nan after 0 steps: lower lr"):

@@ -76,6 +76,10 @@ def test_gd_step_risk_matches_simulation_and_optimal_gamma_minimises_it(noise: f
         assert abs(err.mean() - icl.gd_step_risk(g, n, d, noise)) < 4 * sem
     assert risks[g_star] < min(risks[g_star - 0.15], risks[g_star + 0.15])
     assert math.isclose(icl.gd_step_risk(g_star, n, d), d * (d + 1) / (n + d + 1)) or noise > 0
+    # a general matrix Gamma: the same formula with ||Gamma||_F^2 and tr Gamma
+    gamma = np.array([[0.6, 0.2, 0.0], [-0.1, 0.4, 0.3], [0.0, 0.1, 0.8]])
+    err = (icl.gd_step(x, y, xq, gamma) - target) ** 2
+    assert abs(err.mean() - icl.gd_step_risk(gamma, n, d, noise)) < 4 * err.std() / math.sqrt(p)
 
 
 @pytest.mark.parametrize(("n", "d", "noise"), [(2, 6, 2.0), (12, 4, 0.5), (3, 5, 0.0), (7, 4, 0.0)])
@@ -119,3 +123,12 @@ def test_bad_input_names_the_argument() -> None:
         icl.dmmse(x, y, xq, np.zeros((1, 3)), 1.0)
     with pytest.raises(ValueError, match=r"^num_context must"):
         icl.optimal_gamma(0, 2)
+
+
+def test_optimal_gamma_with_one_context_example() -> None:
+    # N = 1 is allowed: Gamma* = 1 / (d + 2), and it minimises the risk (a parabola in gamma)
+    assert icl.optimal_gamma(1, 1) == pytest.approx(1 / 3)
+    g = icl.optimal_gamma(1, 2, 0.5)
+    assert icl.gd_step_risk(g, 1, 2, 0.5) < min(
+        icl.gd_step_risk(g - 0.01, 1, 2, 0.5), icl.gd_step_risk(g + 0.01, 1, 2, 0.5)
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from scipy import integrate
 from scipy.signal import lfilter
 
 from utils import _ising_multispin, ising, ising_exact, mcmc
@@ -17,7 +19,6 @@ from utils import _ising_multispin, ising, ising_exact, mcmc
 
 def test_critical_temperature_is_self_dual_point() -> None:
     # Kramers-Wannier duality: sinh(2 / T_c) = 1.
-    assert ising_exact.T_C == pytest.approx(2.269185314213022, rel=1e-14)
     assert math.sinh(2 / ising_exact.T_C) == pytest.approx(1.0, rel=1e-14)
 
 
@@ -96,6 +97,8 @@ EXACT = (
     ising_exact.onsager_magnetization,
     ising_exact.onsager_specific_heat,
     lambda T: ising_exact.finite_lattice_energy(4, T),
+    ising_exact.surface_tension,
+    ising_exact.nucleation_barrier,
 )
 
 
@@ -122,6 +125,85 @@ def test_exact_functions_give_float_for_scalar_and_array_for_array(fn) -> None:
 def test_exact_functions_reject_bad_T(fn, bad, error, match) -> None:
     with pytest.raises(error, match=match):
         fn(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# Interfaces and the nucleation barrier, against independent exact facts
+# ------------------------------------------------------------------------------------------------
+
+
+def _wulff_polygon_area(T: float, num: int) -> float:
+    """The Wulff construction from tau alone: the polygon cut out by the half-planes r.n <= tau(n)."""
+    theta = 2 * np.pi * np.arange(num) / num
+    tau = ising_exact.surface_tension(T, theta)
+    c, s = np.cos(theta), np.sin(theta)
+    c2, s2, tau2 = np.roll(c, -1), np.roll(s, -1), np.roll(tau, -1)
+    det = c * s2 - s * c2  # consecutive support lines meet at the polygon's vertices
+    x = (tau * s2 - tau2 * s) / det
+    y = (c * tau2 - c2 * tau) / det
+    return float(0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def test_surface_tension_on_the_axis_and_the_diagonal() -> None:
+    # Onsager (1944): tau(0) = 2 + T ln tanh(1/T); the diagonal interface: tau(pi/4) = sqrt 2 T ln sinh(2/T)
+    T = np.array([0.5, 1.0, 1.5, 2.0, 2.25])
+    np.testing.assert_allclose(ising_exact.surface_tension(T), 2 + T * np.log(np.tanh(1 / T)), rtol=1e-12)
+    np.testing.assert_allclose(
+        ising_exact.surface_tension(T, np.pi / 4), math.sqrt(2) * T * np.log(np.sinh(2 / T)), rtol=1e-10
+    )
+    # the square's symmetry, and zero at and above T_c
+    theta = np.linspace(0, np.pi / 4, 7)
+    for image in (-theta, np.pi / 2 - theta, np.pi + theta):
+        np.testing.assert_allclose(ising_exact.surface_tension(1.7, image), ising_exact.surface_tension(1.7, theta))
+    assert ising_exact.surface_tension(ising_exact.T_C, 0.3) == 0.0
+    assert ising_exact.surface_tension(3.0) == 0.0
+    # at T -> 0 an interface costs its broken bonds, 2 J each: 2 (|cos| + |sin|) per unit length
+    theta = np.array([0.0, 0.4, np.pi / 4])
+    low = ising_exact.surface_tension(0.005, theta)
+    np.testing.assert_allclose(low, 2 * (np.cos(theta) + np.sin(theta)), atol=0.01)
+
+
+@pytest.mark.parametrize("T", [0.7, 1.3, 1.9, 2.15])
+def test_nucleation_barrier_is_the_wulff_construction_of_the_surface_tension(T: float) -> None:
+    # Held-out temperatures; the polygon of 20000 support lines converges to the Wulff shape as 1/N^2.
+    # And the closed-form shape cosh(x/T) + cosh(y/T) = cosh(2/T) coth(2/T) (Rottman & Wortis 1981).
+    M = ising_exact.onsager_magnetization(T)
+    xi = ising_exact.nucleation_barrier(T)
+    assert xi == pytest.approx(_wulff_polygon_area(T, 20_000) / (2 * M), rel=1e-7)
+    A = math.cosh(2 / T) / math.tanh(2 / T)
+    half_width, _ = integrate.quad(lambda u: math.acosh(max(A - math.cosh(u), 1.0)), 0, math.acosh(A - 1))
+    assert xi == pytest.approx(4 * T * T * half_width / (2 * M), rel=1e-8)
+
+
+def test_nucleation_barrier_low_temperature_square_droplet() -> None:
+    # T -> 0: a square droplet of side l costs 8 l - 2 |h| l^2, maximal 8 / |h| at l = 2 / |h|: Xi = 8.
+    # Its corners are rounded by step entropy: area 4 (2/T)^2 - 4 pi^2/6 in units of T^2, so
+    # Xi = 8 - pi^2 T^2 / 3 up to corrections exponentially small in 1/T.
+    for T in (0.05, 0.1, 0.2):
+        assert ising_exact.nucleation_barrier(T) == pytest.approx(8 - math.pi**2 * T**2 / 3, abs=1e-8)
+    assert ising_exact.nucleation_barrier(0.01) == pytest.approx(8.0, abs=1e-3)
+
+
+def test_nucleation_barrier_near_tc_is_a_round_droplet_and_vanishes() -> None:
+    # Near T_c the tension becomes isotropic: W -> a disc of radius tau(0), Xi -> pi tau0^2 / (2 M),
+    # and Xi ~ (T_c - T)^(2 nu - beta) = (T_c - T)^(15/8).
+    for t in (1e-3, 1e-4):
+        T = ising_exact.T_C * (1 - t)
+        round_drop = math.pi * ising_exact.surface_tension(T) ** 2 / (2 * ising_exact.onsager_magnetization(T))
+        assert ising_exact.nucleation_barrier(T) / round_drop == pytest.approx(1.0, abs=100 * t**2)
+    t = np.logspace(-5, -3, 5)
+    slope = np.polyfit(np.log(t), np.log(ising_exact.nucleation_barrier(ising_exact.T_C * (1 - t))), 1)[0]
+    assert slope == pytest.approx(15 / 8, abs=2e-3)
+    assert np.all(ising_exact.nucleation_barrier(np.array([ising_exact.T_C, 2.5])) == 0)
+    # the value issue 30's referee computed independently: Xi / T = 1.52 at T = 1.5
+    assert ising_exact.nucleation_barrier(1.5) / 1.5 == pytest.approx(1.52, abs=0.005)
+
+
+def test_surface_tension_rejects_bad_theta() -> None:
+    with pytest.raises(ValueError, match=r"^theta must be finite"):
+        ising_exact.surface_tension(1.0, float("nan"))
+    with pytest.raises(TypeError, match=r"^theta must be a real number"):
+        ising_exact.surface_tension(1.0, "x")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -343,8 +425,39 @@ def test_sample_rejects_bad_input(kwargs: dict, error: type, match: str) -> None
         ising.sample(args.pop("L"), args.pop("T"), **args)
 
 
-def test_wolff_accepts_odd_lattices() -> None:
-    assert ising.sample(5, 2.0, num_samples=1, num_burnin=1, algorithm="wolff").shape == (1, 1, 5, 5)
+def _transfer_matrix_energy(L: int, T: float) -> float:
+    """Exact energy per spin of the periodic L x L lattice from its row-to-row transfer matrix (2^L states).
+
+    ln Z = ln tr(M^L), M = D^(1/2) exp(beta s.s') D^(1/2), D = exp(beta sum_i s_i s_(i+1)) within a row;
+    the energy is -(1/L^2) d ln Z / d beta by a central difference.
+    """
+    rows = np.array(list(itertools.product([1, -1], repeat=L)))
+    within = (rows * np.roll(rows, -1, axis=1)).sum(1)
+    between = rows @ rows.T
+
+    def log_z(beta: float) -> float:
+        half = np.exp(beta * within / 2)
+        ev = np.linalg.eigvalsh(half[:, None] * np.exp(beta * between) * half[None, :])
+        return L * np.log(ev.max()) + np.log(np.sum((ev / ev.max()) ** L))
+
+    h = 1e-5
+    return -(log_z(1 / T + h) - log_z(1 / T - h)) / (2 * h * L * L)
+
+
+@pytest.mark.parametrize("L", [3, 5, 7])
+def test_finite_lattice_energy_is_exact_on_odd_lattices(L: int) -> None:
+    for T in (1.5, ising_exact.T_C, 3.0):
+        assert ising_exact.finite_lattice_energy(L, T) == pytest.approx(_transfer_matrix_energy(L, T), abs=1e-8)
+
+
+@pytest.mark.parametrize("L", [5, 7])
+def test_wolff_on_odd_lattices_matches_kaufmans_exact_energy(L: int) -> None:
+    # Metropolis needs an even L (checkerboard); Wolff runs on any L, and on odd L it must sample the
+    # same Boltzmann distribution: its mean energy against Kaufman's exact finite-lattice value
+    T = np.array([1.8, ising_exact.T_C, 3.0])
+    obs = ising.sample_observables(L, T, num_samples=20_000, num_burnin=200, algorithm="wolff", seed=L)
+    err = mcmc.binned_error(obs.e, 40)
+    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(L, T)), 5 * err)
 
 
 def test_observable_functions_reject_bad_input() -> None:
@@ -367,7 +480,7 @@ def test_observable_functions_reject_bad_input() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# The multispin-coded Metropolis kernel (L <= 128) and the scalar one (any even L)
+# The multispin-coded Metropolis kernels (lanes for L <= 128, rows above) and the scalar one
 # ------------------------------------------------------------------------------------------------
 
 
@@ -379,7 +492,102 @@ def test_multispin_layout_packs_rows_in_lanes() -> None:
     assert _ising_multispin.layout(130) is None and _ising_multispin.layout(7) is None
 
 
-@pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128])
+def test_multispin_row_words_cover_rows_above_64_sites() -> None:
+    for L in range(130, 1100, 2):
+        W = _ising_multispin.row_words(L)
+        assert 64 * (W - 1) < L // 2 <= 64 * W
+    assert _ising_multispin.row_words(128) is None and _ising_multispin.row_words(257) is None
+    assert _ising_multispin.row_words(256) == 2 and _ising_multispin.row_words(1024) == 8
+
+
+@pytest.mark.parametrize("L", [4, 6, 130, 200, 258])
+def test_rows_layout_packs_and_measures_like_numpy(L: int) -> None:
+    # any even L in the multiword layout, including last words with 1 (L = 130, 258) or 36 used bits
+    spins = (2 * np.random.default_rng(L).integers(0, 2, size=(3, L, L)) - 1).astype(np.int8)
+    spins[1] = 1
+    p = _ising_multispin.Packed(spins, rows=True)
+    assert p.W == -(-L // 128)
+    back = np.empty_like(spins)
+    p.unpack(back)
+    np.testing.assert_array_equal(back, spins)
+    m, e = np.empty((3, 1)), np.empty((3, 1))
+    p.measure(m, e, 0)
+    np.testing.assert_allclose(e[:, 0], ising.energy(spins), atol=1e-12)
+    np.testing.assert_allclose(m[:, 0], ising.magnetization(spins), atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1.8, 2.5])
+def test_rows_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
+    # the multiword kernel (side shifts wrapping at bit n - 1) on a lattice small enough to enumerate
+    exact = _exact_l4(T)
+    chain = ising._Chain(4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=13, start="ordered")
+    chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
+    n = 40_000
+    m, e = np.empty((1, n)), np.empty((1, n))
+    chain.run(100)
+    for k in range(n):
+        chain.run(1)
+        chain.measure(m, e, k)
+    for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
+        err = float(mcmc.binned_error(x, 40))
+        assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
+
+
+@pytest.mark.parametrize("L", [256, 258])
+def test_multiword_metropolis_matches_kaufman_at_l_256(L: int) -> None:
+    # Kaufman's exact energy of the L x L periodic lattice, near T_c on both sides (xi ~ 15-20 sites)
+    T = np.array([2.2, 2.35])
+    # an ordered start: below T_c a random one would leave domains to coarsen
+    obs = ising.sample_observables(L, T, num_samples=8000, num_burnin=2000, seed=L)
+    assert _ising_multispin.row_words(L) is not None
+    err = mcmc.binned_error(obs.e)
+    np.testing.assert_array_less(np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(L, T)), 5 * err)
+    assert np.all(err < 1e-3)  # a real test: the error bars are small
+
+
+@pytest.mark.parametrize("L", [6, 64, 128, 130, 200, 256, 258])
+def test_multispin_kernels_equal_the_scalar_kernel_at_zero_temperature(L: int) -> None:
+    # With acceptance 0 for uphill moves the checkerboard sweep is deterministic (flip iff dE <= 0):
+    # both packed layouts must then reproduce the scalar kernel exactly, site by site, which checks
+    # every neighbour of every site (row ends, word carries, the periodic wrap) after each sweep.
+    start = (2 * np.random.default_rng(L).integers(0, 2, size=(2, L, L)) - 1).astype(np.int8)
+    chains = {}
+    for name, multispin in (("scalar", False), ("packed", True), ("rows", True)):
+        chain = ising._Chain(
+            L,
+            [1.0, 2.0],
+            num_samples=1,
+            num_burnin=0,
+            thin=1,
+            algorithm="metropolis",
+            seed=1,
+            start="ordered",
+            multispin=multispin,
+        )
+        chain.spins[:] = start
+        chain.thresholds[:] = 0
+        if multispin:
+            chain.packed = _ising_multispin.Packed(chain.spins, rows=name == "rows")
+        chains[name] = chain
+    for _ in range(3):
+        for chain in chains.values():
+            chain.run(1)
+        expected = chains["scalar"].unpack().copy()
+        assert not np.array_equal(expected, start)  # the sweeps did something
+        for name in ("packed", "rows"):
+            np.testing.assert_array_equal(chains[name].unpack(), expected, err_msg=name)
+
+
+def test_multiword_metropolis_matches_yang_at_l_512() -> None:
+    T = np.array([1.8, 3.0])
+    obs = ising.sample_observables(512, T, num_samples=1500, num_burnin=500, seed=5)
+    np.testing.assert_array_less(
+        np.abs(obs.e.mean(1) - ising_exact.finite_lattice_energy(512, T)), 5 * mcmc.binned_error(obs.e)
+    )
+    assert abs(obs.m[0].mean() - ising_exact.onsager_magnetization(1.8)) < 5 * mcmc.binned_error(obs.m[0]) + 1e-4
+
+
+@pytest.mark.parametrize("L", [4, 8, 16, 32, 64, 96, 128, 130, 256])
 def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int) -> None:
     # the packed energy uses the kernel's neighbour words; numpy's energy uses np.roll on the lattice
     obs = ising.sample_observables(L, [1.0, 2.3, 5.0], num_samples=3, num_burnin=2, seed=L, start="random")
@@ -395,7 +603,7 @@ def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> 
     chain = ising._Chain(
         4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
     )
-    assert chain.layout is None
+    assert chain.packed is None
     n = 40_000
     m, e = np.empty((1, n)), np.empty((1, n))
     chain.run(100)
@@ -408,5 +616,13 @@ def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> 
 
 
 def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
-    obs = ising.sample_observables(132, 3.0, num_samples=200, num_burnin=100, seed=4)
-    assert abs(obs.e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(obs.e[0]) + 1e-3
+    chain = ising._Chain(
+        132, 3.0, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=4, start="ordered", multispin=False
+    )
+    assert chain.packed is None
+    m, e = np.empty((1, 200)), np.empty((1, 200))
+    chain.run(100)
+    for k in range(200):
+        chain.run(1)
+        chain.measure(m, e, k)
+    assert abs(e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(e[0]) + 1e-3

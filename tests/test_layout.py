@@ -31,6 +31,7 @@ NO_TORCH = (
     "ising_exact",
     "ising_field",
     "mcmc",
+    "number_bpe",
     "plotting",
     "progress",
     "rg",

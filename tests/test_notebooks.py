@@ -15,22 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 ids = [str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS]
 
-#: Chapter folders whose text is not yet checked against what their notebooks print (issue 24;
-#: tests/prose_numbers.py). TEMPORARY: the owner of a chapter makes its numbers pass (printed, or
-#: listed with their source in the folder's numbers.toml) and removes its folder here in the same
-#: branch. The set must end empty.
-PROSE_PENDING = {
-    "01_compounding",
-    "03_ising",
-    "05_signal_propagation",
-    "06_grokking",
-    "07_in_context_learning",
-    "08_free_energy",
-    "09_llc_estimation",
-    "10_developmental_stages",
-    "11_synthesis",
-}
-
 
 def test_there_are_notebooks() -> None:
     assert NOTEBOOKS, "no notebooks found under chapters/"
@@ -58,14 +42,8 @@ def test_notebook_executes(path: Path) -> None:
     too_long = long_output_lines(executed[0])
     assert not too_long, "printed lines over 79 characters:\n" + "\n".join(map(str, too_long))
     # every number in the text is one the notebook prints (or its chapter's numbers.toml lists)
-    if path.parent.name not in PROSE_PENDING:
-        offenders = check_notebook(executed[0], name=path.name, numbers_toml=numbers_toml_for(path))
-        assert not offenders, "numbers in the text that the notebook does not print:\n" + "\n".join(map(str, offenders))
-
-
-def test_prose_pending_names_chapter_folders() -> None:
-    folders = {p.parent.name for p in NOTEBOOKS}
-    assert PROSE_PENDING <= folders, f"PROSE_PENDING names no chapter folder: {sorted(PROSE_PENDING - folders)}"
+    offenders = check_notebook(executed[0], name=path.name, numbers_toml=numbers_toml_for(path))
+    assert not offenders, "numbers in the text that the notebook does not print:\n" + "\n".join(map(str, offenders))
 
 
 def test_numbers_toml_files_are_well_formed() -> None:

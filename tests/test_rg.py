@@ -113,7 +113,6 @@ def test_migdal_kadanoff_fixed_point_and_nu_independent() -> None:
 
 def test_exact_2d_constants() -> None:
     assert np.sinh(2 * rg.K_C_2D) == pytest.approx(1.0, rel=1e-15)  # Kramers-Wannier / Onsager
-    assert rg.K_C_2D == pytest.approx(0.44068679350977147, rel=1e-15)
     # nu from Onsager's exact correlation length above T_c: 1/xi = ln coth K - 2K = 2 (K* - K),
     # with K* the dual coupling; it vanishes at K_c and xi ~ (K_c - K)^(-nu).
     dK = np.logspace(-8, -5, 7)

@@ -2,10 +2,12 @@
 
 import random
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
 
+from utils import plotting
 from utils.exercises import CheckResult, attempt
 from utils.progress import progress
 from utils.runtime import _set_seed, get_device, setup
@@ -31,10 +33,15 @@ def test_set_seed_bounds() -> None:
         _set_seed(1.5)
 
 
-def test_device_without_override(monkeypatch) -> None:
+@pytest.mark.parametrize("gpu", [True, False])
+def test_device_without_override(monkeypatch, gpu: bool) -> None:
+    # a GPU is used when there is one (faked here, so the test means the same on every machine)
     monkeypatch.delenv("PTDL_DEVICE", raising=False)
-    assert get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert get_device() == ("cuda" if gpu else "cpu")
     assert get_device(prefer_gpu=False) == "cpu"
+    with pytest.raises(TypeError, match=r"^prefer_gpu must be True or False"):
+        get_device("yes")
 
 
 @pytest.mark.parametrize("value", ["cpu", "cuda", "cuda:1", "mps", " cpu "])
@@ -56,25 +63,37 @@ def test_empty_ptdl_device_means_no_override(monkeypatch) -> None:
     assert get_device(prefer_gpu=False) == "cpu"
 
 
-def test_setup_sets_threads_and_seeds() -> None:
-    before = torch.get_num_threads()
+def test_setup_sets_threads_style_and_seeds() -> None:
+    before = torch.get_num_threads()  # conftest has set 1: start from 2 so that the call must change it
     try:
-        setup(seed=3, threads=1)
-        assert torch.get_num_threads() == 1
-        a = torch.rand(1).item()
-        setup(seed=3, threads=1)
-        assert torch.rand(1).item() == a
+        with matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            torch.set_num_threads(2)
+            setup(seed=3, threads=None)  # None leaves the thread count alone
+            assert torch.get_num_threads() == 2
+            setup(seed=3, threads=1)
+            assert torch.get_num_threads() == 1
+            # the course style: its palette and its figure resolution
+            assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == list(plotting.PALETTE)
+            assert matplotlib.rcParams["figure.dpi"] == plotting.DPI
+            a = torch.rand(1).item()
+            setup(seed=3)
+            assert torch.rand(1).item() == a
     finally:
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match=r"^threads must be >= 1"):
         setup(threads=0)
 
 
-def test_progress_is_quiet_when_disabled(monkeypatch, capsys) -> None:
-    monkeypatch.setenv("PTDL_NO_PROGRESS", "1")
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("1", False), ("true", False), ("yes", False), ("TRUE", False), ("Yes", False), ("0", True), ("no", True)],
+)
+def test_ptdl_no_progress_turns_the_bar_off(monkeypatch, capsys, value: str, shown: bool) -> None:
+    monkeypatch.setenv("PTDL_NO_PROGRESS", value)
     assert list(progress(range(3), desc="x")) == [0, 1, 2]
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert (captured.err != "") == shown and captured.out == ""
 
 
 def test_attempt_turns_errors_into_verdicts() -> None:

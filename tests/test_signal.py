@@ -125,6 +125,12 @@ def test_universality_class_power_laws() -> None:
     # K* = 0 class: q' = q - 2 q^2 + ... gives q^l ~ 1/(2l); scale-invariant ReLU: 1 - c^l ~ 9 pi^2 / (2 l^2)
     tanh = sig.kernel_flow(1.0, 0.5, 1.0, 0.0, 1000)
     assert 2 * 1000 * tanh.q[1000] == pytest.approx(1.0, abs=0.005)
+    # other members: erf at sigma_w^2 = pi / 4 (its phi is erf(u) sqrt(pi) / 2 = u - u^3/3 + ...) also
+    # 1/(2l), sin (u - u^3/6) 1/l: q^l ~ 1/(-phi3 l) with phi3 the third derivative at 0, one exponent
+    erf = sig.kernel_flow(1.0, 0.5, math.sqrt(math.pi) / 2, 0.0, 1000, "erf")
+    assert 2 * 1000 * erf.q[1000] == pytest.approx(1.0, abs=0.005)
+    sine = sig.kernel_flow(1.0, 0.5, 1.0, 0.0, 1000, np.sin)
+    assert 1000 * sine.q[1000] == pytest.approx(1.0, abs=0.01)
     relu = sig.kernel_flow(1.0, 0.0, math.sqrt(2), 0.0, 4000, "relu")
     ratios = [(1 - relu.c[n]) * 2 * n**2 / (9 * math.pi**2) for n in (100, 1000, 4000)]
     assert ratios[0] < ratios[1] < ratios[2] < 1.0 and ratios[2] > 0.98
@@ -147,7 +153,7 @@ def test_correlation_map_and_chaotic_fixed_point_by_independent_quad() -> None:
     for c in (-0.5, 0.2, 0.9):
         want = (sw**2 * _gauss2(math.tanh, q, c) + sb**2) / q
         assert sig._correlation_map(c, q, sw, sb) == pytest.approx(want, abs=1e-6)
-    c_star = sig._correlation_fixed_point(sw, sb)
+    c_star = sig.correlation_fixed_point(sw, sb)
     assert 0.0 < c_star < 1.0
     assert (sw**2 * _gauss2(math.tanh, q, c_star) + sb**2) / q == pytest.approx(c_star, abs=1e-6)
     # chi_c is the slope of the correlation map at c*
@@ -160,7 +166,7 @@ def test_correlation_map_and_chaotic_fixed_point_by_independent_quad() -> None:
 
 
 def test_ordered_phase_correlations_go_to_one_and_depth_scale_diverges_at_criticality() -> None:
-    assert sig._correlation_fixed_point(0.8, 0.3) == 1.0
+    assert sig.correlation_fixed_point(0.8, 0.3) == 1.0
     assert sig._chi_c(0.8, 0.3) == pytest.approx(sig.chi(0.8, 0.3))
     sb = math.sqrt(0.05)
     swc = sig.critical_sigma_w(sb)
@@ -183,6 +189,35 @@ def test_relu_closed_forms_vs_quadrature() -> None:
     assert sig.chi(1.2, 0.5, "relu") == pytest.approx(1.2**2 / 2)
 
 
+@pytest.mark.parametrize("a", [0.0, 0.2, 0.5, 1.0])
+def test_leaky_relu_closed_forms_vs_quadrature(a: float) -> None:
+    leaky = sig.leaky_relu(a)
+    sw, sb, q = 1.3, 0.2, 0.7
+    assert sig.length_map(q, sw, sb, leaky) == pytest.approx(sw**2 * q * (1 + a * a) / 2 + sb**2)
+    for c in (-0.9, 0.0, 0.5, 0.99):
+        exact = sig._correlation_map(c, q, sw, sb, leaky)
+        num = (sw**2 * _gauss2(lambda u: max(u, a * u), q, c) + sb**2) / (sw**2 * q * (1 + a * a) / 2 + sb**2)
+        assert exact == pytest.approx(num, abs=1e-6)
+    assert sig.critical_sigma_w(0.3, leaky) ** 2 == pytest.approx(2 / (1 + a * a))
+    if a == 0.0:  # ReLU itself
+        assert sig._correlation_map(0.3, q, sw, sb, leaky) == pytest.approx(
+            sig._correlation_map(0.3, q, sw, sb, "relu")
+        )
+
+
+def test_leaky_relu_is_in_the_scale_invariant_class_with_its_own_amplitude() -> None:
+    # near c = 1 the map is 1 - e -> 1 - e + b_a e^(3/2), b_a = (2 sqrt2 / (3 pi)) (1 - a)^2 / (1 + a^2),
+    # so 1 - c^l -> 4 / (b_a l)^2: ReLU's 9 pi^2 / (2 l^2) times ((1 + a^2) / (1 - a)^2)^2
+    a = 0.2
+    leaky = sig.leaky_relu(a)
+    flow = sig.kernel_flow(1.0, 0.0, sig.critical_sigma_w(0.0, leaky), 0.0, 4000, leaky)
+    n = 4000
+    predicted = 9 * math.pi**2 / (2 * n**2) * ((1 + a * a) / (1 - a) ** 2) ** 2
+    assert (1 - flow.c[n]) / predicted == pytest.approx(1.0, abs=0.03)
+    with pytest.raises(ValueError, match="slope must be <= 1"):
+        sig.leaky_relu(1.5)
+
+
 def test_callable_tanh_matches_named() -> None:
     sw, sb = 1.6, 0.3
     assert sig.kernel_fixed_point(sw, sb, np.tanh) == pytest.approx(sig.kernel_fixed_point(sw, sb), rel=1e-12)
@@ -192,7 +227,7 @@ def test_callable_tanh_matches_named() -> None:
 def test_kernel_flow_converges_to_fixed_points() -> None:
     flow = sig.kernel_flow(2.0, 0.5, 2.0, 0.3, depth=200)
     assert flow.q[-1] == pytest.approx(sig.kernel_fixed_point(2.0, 0.3), rel=1e-9)
-    assert flow.c[-1] == pytest.approx(sig._correlation_fixed_point(2.0, 0.3), abs=1e-8)
+    assert flow.c[-1] == pytest.approx(sig.correlation_fixed_point(2.0, 0.3), abs=1e-8)
 
 
 # ---- erf: closed forms (Williams 1997) -------------------------------------------------------

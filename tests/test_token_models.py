@@ -3,6 +3,8 @@ their definition, bad input."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -78,7 +80,7 @@ def test_shared_parameters_are_counted_once() -> None:
             r"^x must have shape \[n, 6\]",
         ),
         (lambda: num_parameters("not a model"), TypeError, r"^model must be a torch.nn.Module"),
-        (lambda: generate_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a torch.nn.Module"),
+        (lambda: generate_tokens("not a model", torch.zeros(1, 2)), TypeError, r"^model must be a TokenMLPEnsemble"),
     ],
 )
 def test_bad_input_names_the_argument(call, exc, match) -> None:
@@ -197,3 +199,14 @@ def test_ensemble_bad_arguments(kwargs, exc, match) -> None:
 def test_ensemble_bad_input_shape() -> None:
     with pytest.raises(ValueError, match=r"^x must have shape \[n, 5\]"):
         TokenMLPEnsemble(2, 3, 4, 5, autoregressive=True)(torch.zeros(3, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("autoregressive", [False, True])
+def test_ensemble_input_weights_follow_torchs_linear_default(autoregressive: bool) -> None:
+    # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = (num_in [+ num_out if autoregressive]) * vocab: variance bound^2 / 3
+    num_in, num_out, vocab = 4, 2, 10
+    model = TokenMLPEnsemble(num_in, num_out, vocab, width=64, num_models=8, autoregressive=autoregressive)
+    bound = 1 / math.sqrt((num_in + (num_out if autoregressive else 0)) * vocab)
+    w = model.embed_in.detach()
+    assert float(w.abs().max()) <= bound
+    assert float(w.var()) == pytest.approx(bound**2 / 3, rel=0.05)

@@ -118,15 +118,17 @@ def run_train(**kwargs) -> np.ndarray:
     return model.weight.detach().numpy()
 
 
-def sgd_reference(weight_decay: float = 0.0, momentum: float = 0.0, grad_clip: float | None = None) -> np.ndarray:
+def sgd_reference(
+    weight_decay: float = 0.0, momentum: float = 0.0, grad_clip: float | None = None, schedule=lambda step: 1.0
+) -> np.ndarray:
     w, v = W0.copy(), np.zeros_like(W0)
-    for _ in range(STEPS):
+    for step in range(1, STEPS + 1):
         g = mse_grad(w)
         if grad_clip is not None:
             g = g * min(1.0, grad_clip / (np.linalg.norm(g) + 1e-6))
         g = g + weight_decay * w  # L2 penalty through the gradient
         v = momentum * v + g  # heavy ball
-        w = w - LR * v
+        w = w - LR * schedule(step) * v
     return w
 
 
@@ -152,6 +154,52 @@ def test_sgd_plain_weight_decay_and_momentum() -> None:
     )
     np.testing.assert_allclose(run_train(optimizer="sgd", momentum=0.9), sgd_reference(momentum=0.9), rtol=1e-12)
     assert not np.allclose(sgd_reference(momentum=0.9), sgd_reference())  # the options matter here
+
+
+def test_lr_schedule_scales_each_step_by_its_number() -> None:
+    # steps count from 1: lr_schedule(1) sets the first update, lr_schedule(STEPS) the last
+    calls = []
+
+    def schedule(step: int) -> float:
+        calls.append(step)
+        return 1.0 / step
+
+    got = run_train(optimizer="sgd", lr_schedule=schedule)
+    assert calls == list(range(1, STEPS + 1))
+    np.testing.assert_allclose(got, sgd_reference(schedule=lambda step: 1.0 / step), rtol=1e-12)
+    assert not np.allclose(sgd_reference(schedule=lambda step: 1.0 / step), sgd_reference(), rtol=1e-3)
+
+
+def test_each_epoch_visits_every_sample_once() -> None:
+    # y holds each row's index, so the loss sees which rows a minibatch holds
+    n, batch = 12, 4
+    x = torch.arange(n, dtype=torch.float64)[:, None]
+    batches = []
+
+    def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and len(y) == batch:  # a training step (not an evaluation or a check)
+            batches.append(sorted(y[:, 0].long().tolist()))
+        return F.mse_loss(out, y)
+
+    model = nn.Linear(1, 1).double()
+    train(model, loss_fn, (x, x.clone()), steps=9, lr=1e-3, batch_size=batch, optimizer="sgd", progress=False)
+    assert len(batches) == 9
+    for epoch in range(3):  # three batches of four make each epoch, a permutation of the twelve rows
+        rows = sum(batches[3 * epoch : 3 * epoch + 3], [])
+        assert sorted(rows) == list(range(n))
+    assert batches[:3] != batches[3:6]  # reshuffled between epochs
+
+
+def test_evaluations_run_in_eval_mode() -> None:
+    # with dropout, the recorded evaluation is the deterministic network's loss; training mode is restored
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 16), nn.Dropout(0.5), nn.Linear(16, 1)).double()
+    x, y = torch.randn(64, 3, dtype=torch.float64), torch.randn(64, 1, dtype=torch.float64)
+    hist = train(model, F.mse_loss, (x, y), steps=3, lr=1e-2, progress=False)
+    assert model.training and model[1].training
+    model.eval()
+    with torch.no_grad():
+        assert hist.final("train/loss") == pytest.approx(float(F.mse_loss(model(x), y)), rel=1e-12)
 
 
 def test_grad_clip_rescales_the_gradient_norm() -> None:
@@ -237,3 +285,30 @@ def test_probes_are_recorded_at_the_evaluation_steps() -> None:
     arrays = hist.as_arrays()
     assert arrays["eval_step"].tolist() == [5, 10] and arrays["probe/w"][-1] == hist.final("probe/w")
     assert arrays["step"].tolist() == list(range(1, 11)) and arrays["loss"].shape == (10,)
+
+
+def test_a_probe_may_return_one_value_per_network() -> None:
+    # two independent weights in one module, GD on sum_m mean((w_m - t_m)^2): each follows the closed form
+    model = torch.nn.Linear(1, 2, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    x, y = torch.ones(4, 1), torch.tensor([[3.0, -1.0]]).expand(4, 2)
+
+    def loss(out, y):
+        return ((out - y) ** 2).mean(0).sum()
+
+    hist = train(
+        model,
+        loss,
+        (x, y),
+        steps=6,
+        lr=0.1,
+        optimizer="sgd",
+        eval_every=3,
+        progress=False,
+        probes={"w": lambda m: m.weight[:, 0]},
+    )
+    w = hist.as_arrays()["probe/w"]
+    assert w.shape == (2, 2)
+    np.testing.assert_allclose(w, np.outer(1 - 0.8 ** np.array([3, 6]), [3.0, -1.0]), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"^probes\['e'\] returned an empty array"):
+        train(model, loss, (x, y), steps=1, lr=0.1, progress=False, probes={"e": lambda m: np.zeros(0)})

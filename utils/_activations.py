@@ -16,7 +16,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import erf
 
-from ._validate import check_choice
+from ._validate import check_choice, check_real
 
 #: The activations known by name.
 ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "erf", "linear")
@@ -29,7 +29,6 @@ N_NODES_2D = 101
 FD_STEP = 1e-4
 
 Fn = Callable[[np.ndarray], np.ndarray]
-ActivationLike = str | Fn
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,9 @@ class Activation:
     d2phi: Fn
     slope2: float | None = None
     kernel: Fn | None = None
+
+
+ActivationLike = str | Activation | Fn
 
 
 def _relu_kernel(c: np.ndarray) -> np.ndarray:
@@ -92,8 +94,31 @@ _NAMED: dict[str, Activation] = {
 }
 
 
+def leaky_relu(slope: float) -> Activation:
+    """Leaky ReLU ``phi(u) = max(u, slope * u)``, ``0 <= slope <= 1``, with its closed-form kernel.
+
+    ``E[phi(u1) phi(u2)] / q = (1 + a^2) k(c) - 2 a k(-c)`` with ``k`` the ReLU arc-cosine kernel
+    (``phi(u) = relu(u) - a relu(-u)``, and ``(u1, -u2)`` has correlation ``-c``);
+    ``E[phi'(z)^2] = (1 + a^2) / 2``. ``slope = 0`` is ReLU, ``slope = 1`` the identity.
+    """
+    a = check_real("slope", slope, low=0.0, high=1.0)
+    return Activation(
+        f"leaky_relu({a:g})",
+        lambda x: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
+        lambda x: np.where(np.asarray(x) > 0, 1.0, a),
+        _zeros,
+        slope2=(1.0 + a * a) / 2.0,
+        kernel=lambda c: (1.0 + a * a) * _relu_kernel(c) - 2.0 * a * _relu_kernel(-np.asarray(c, dtype=float)),
+    )
+
+
 def resolve(activation: ActivationLike) -> Activation:
-    """A name from :data:`ACTIVATIONS`, or a vectorised callable (derivatives by central differences)."""
+    """A name from :data:`ACTIVATIONS`, an :class:`Activation` (e.g. :func:`leaky_relu`), or a vectorised callable.
+
+    A callable's derivatives are taken by central differences.
+    """
+    if isinstance(activation, Activation):
+        return activation
     if isinstance(activation, str):
         return _NAMED[check_choice("activation", activation, ACTIVATIONS)]
     if not callable(activation):

@@ -1,6 +1,10 @@
 """Multispin-coded checkerboard Metropolis for :mod:`utils.ising` (numba, cached; private).
 
-Layout. Each sublattice of an ``L x L`` lattice (``L`` even, ``L <= 128``) is stored as bits:
+Two layouts: rows of at most 64 sites share words ("lanes", ``L <= 128``, below), and rows of
+more than 64 sites take several words each ("rows", ``L > 128``, at the end of this module);
+:class:`Packed` picks one and dispatches to its kernels.
+
+Layout of lanes. Each sublattice of an ``L x L`` lattice (``L`` even, ``L <= 128``) is stored as bits:
 row ``i`` of the even sublattice (sites with ``i + j`` even) has ``n = L / 2`` sites, site
 ``(i, j)`` at bit ``k = j // 2``; the same for the odd sublattice. Several rows share one
 64-bit word: word ``w`` holds, in lane ``r`` (bits ``r n .. r n + n - 1``), row ``i = w + r H``
@@ -201,3 +205,206 @@ def metropolis_sweeps_parallel(E, O, thresholds, states, num_sweeps, n, R):  # p
         thr4 = np.uint64(thresholds[t, 0])
         thr8 = np.uint64(thresholds[t, 1])
         states[t] = _sweeps_one(E[t], O[t], thr4, thr8, states[t], num_sweeps, n, R)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rows of more than 64 sites (L > 128): several words per row
+# ----------------------------------------------------------------------------------------------
+#
+# Layout. Row i of a sublattice (n = L / 2 sites, n > 64) takes W = ceil(n / 64) consecutive
+# words, E[i * W + q] holding bits k = 64 q .. 64 q + 63 of the row (site (i, j) at bit
+# k = j // 2, as above); the last word uses its low n - 64 (W - 1) bits, the rest stay 0.
+# The side neighbour at bit k + d shifts the whole row by one bit, carrying between its words
+# and wrapping from bit n - 1 to bit 0.
+
+
+def row_words(L: int) -> int | None:
+    """Words per sublattice row of the multiword layout of an ``L x L`` lattice (``L`` even, ``L > 128``), else None."""
+    n = L // 2
+    if L % 2 or n <= 64:
+        return None
+    return -(-n // 64)
+
+
+@njit(cache=True)
+def _last_mask(n, W):  # pragma: no cover - compiled
+    """The used bits of a row's last word."""
+    used = n - 64 * (W - 1)
+    return _ALL if used == 64 else (_ONE << np.uint64(used)) - _ONE
+
+
+@njit(cache=True)
+def _row_side(B, base, q, W, n, d, last):  # pragma: no cover - compiled
+    """Word ``q`` of the row starting at ``B[base]``, shifted so that bit k holds bit k + d (cyclic in n bits)."""
+    if d > 0:  # bit k <- bit k + 1; the row's bit 0 wraps to bit n - 1
+        if q < W - 1:
+            return (B[base + q] >> _ONE) | (B[base + q + 1] << np.uint64(63))
+        return (B[base + q] >> _ONE) | ((B[base] & _ONE) << np.uint64(n - 64 * (W - 1) - 1))
+    # bit k <- bit k - 1; the row's bit n - 1 wraps to bit 0
+    if q > 0:
+        word = (B[base + q] << _ONE) | (B[base + q - 1] >> np.uint64(63))
+    else:
+        word = (B[base] << _ONE) | ((B[base + W - 1] >> np.uint64(n - 64 * (W - 1) - 1)) & _ONE)
+    return word & last if q == W - 1 else word
+
+
+@njit(cache=True)
+def _sweeps_rows(E, O, thr4, thr8, s, num_sweeps, n, W):  # pragma: no cover - compiled
+    L = E.shape[0] // W
+    last = _last_mask(n, W)
+    for _ in range(num_sweeps):
+        for colour in range(2):
+            A = E if colour == 0 else O
+            B = O if colour == 0 else E
+            for i in range(L):
+                d = -1 if (i + colour) % 2 == 0 else 1
+                base = i * W
+                up_base = (i - 1 if i > 0 else L - 1) * W
+                down_base = (i + 1 if i < L - 1 else 0) * W
+                for q in range(W):
+                    full = last if q == W - 1 else _ALL
+                    a = A[base + q]
+                    a1 = a ^ B[up_base + q]
+                    a2 = a ^ B[down_base + q]
+                    a3 = a ^ B[base + q]
+                    a4 = a ^ _row_side(B, base, q, W, n, d, last)
+                    s1 = a1 ^ a2
+                    c1 = a1 & a2
+                    s2 = a3 ^ a4
+                    c2 = a3 & a4
+                    zero = ~(a1 | a2 | a3 | a4) & full  # no antiparallel neighbour: dE = 8
+                    one = (s1 ^ s2) & ~(c1 | c2) & full  # exactly one: dE = 4
+                    flip = full & ~zero & ~one  # dE <= 0: always
+                    und4 = one
+                    und8 = zero
+                    k = 52
+                    while (und4 | und8) != _ZERO and k >= 0:
+                        s, r = next_u64(s)
+                        m4 = _ZERO - ((thr4 >> np.uint64(k)) & _ONE)
+                        m8 = _ZERO - ((thr8 >> np.uint64(k)) & _ONE)
+                        flip |= und4 & m4 & ~r
+                        flip |= und8 & m8 & ~r
+                        und4 &= ~(r ^ m4)
+                        und8 &= ~(r ^ m8)
+                        k -= 1
+                    A[base + q] = a ^ flip
+    return s
+
+
+@njit(cache=True)
+def metropolis_sweeps_rows(E, O, thresholds, states, num_sweeps, n, W):  # pragma: no cover - compiled
+    """``num_sweeps`` checkerboard sweeps of every multiword-packed lattice ``(E[t], O[t])``, in place."""
+    for t in range(E.shape[0]):
+        thr4 = np.uint64(thresholds[t, 0])
+        thr8 = np.uint64(thresholds[t, 1])
+        states[t] = _sweeps_rows(E[t], O[t], thr4, thr8, states[t], num_sweeps, n, W)
+
+
+@njit(cache=True, parallel=True)
+def metropolis_sweeps_rows_parallel(E, O, thresholds, states, num_sweeps, n, W):  # pragma: no cover - compiled
+    """:func:`metropolis_sweeps_rows` with the temperatures spread over numba's threads (same result)."""
+    for t in prange(E.shape[0]):
+        thr4 = np.uint64(thresholds[t, 0])
+        thr8 = np.uint64(thresholds[t, 1])
+        states[t] = _sweeps_rows(E[t], O[t], thr4, thr8, states[t], num_sweeps, n, W)
+
+
+@njit(cache=True)
+def pack_rows(spins, E, O, W):  # pragma: no cover - compiled
+    """Write int8 lattices ``spins[t]`` into the multiword-packed words ``E[t], O[t]``."""
+    n_t, L, _ = spins.shape
+    E[:] = 0
+    O[:] = 0
+    for t in range(n_t):
+        for i in range(L):
+            for j in range(L):
+                if spins[t, i, j] < 0:
+                    k = j // 2
+                    bit = _ONE << np.uint64(k % 64)
+                    if (i + j) % 2 == 0:
+                        E[t, i * W + k // 64] |= bit
+                    else:
+                        O[t, i * W + k // 64] |= bit
+
+
+@njit(cache=True)
+def unpack_rows(E, O, spins, W):  # pragma: no cover - compiled
+    """Write the multiword-packed lattices into int8 arrays ``spins[t]`` (+1 / -1)."""
+    n_t, L, _ = spins.shape
+    for t in range(n_t):
+        for i in range(L):
+            for j in range(L):
+                k = j // 2
+                word = E[t, i * W + k // 64] if (i + j) % 2 == 0 else O[t, i * W + k // 64]
+                spins[t, i, j] = -1 if (word >> np.uint64(k % 64)) & _ONE else 1
+
+
+@njit(cache=True)
+def measure_rows(E, O, m_out, e_out, col, n, W):  # pragma: no cover - compiled
+    """Write |mean spin| and energy per spin of each multiword-packed lattice into column ``col``."""
+    n_t = E.shape[0]
+    L = E.shape[1] // W
+    last = _last_mask(n, W)
+    N = 2 * n * L
+    for t in range(n_t):
+        down_spins = 0
+        anti = 0
+        for i in range(L):
+            d = -1 if i % 2 == 0 else 1  # even sublattice: colour 0
+            base = i * W
+            up_base = (i - 1 if i > 0 else L - 1) * W
+            down_base = (i + 1 if i < L - 1 else 0) * W
+            for q in range(W):
+                a = E[t, base + q]
+                down_spins += _popcount(a) + _popcount(O[t, base + q])
+                anti += _popcount(a ^ O[t, up_base + q]) + _popcount(a ^ O[t, down_base + q])
+                anti += _popcount(a ^ O[t, base + q]) + _popcount(a ^ _row_side(O[t], base, q, W, n, d, last))
+        m_out[t, col] = abs(N - 2 * down_spins) / N
+        e_out[t, col] = -(2 * N - 2 * anti) / N
+
+
+class Packed:
+    """The packed state of a batch of ``L x L`` lattices for multispin Metropolis: lanes (``L <= 128``) or rows (``L > 128``)."""
+
+    def __init__(self, spins: np.ndarray, *, rows: bool = False):
+        """Pack ``spins`` (int8, shape ``(len(T), L, L)``); ``rows=True`` uses the multiword layout at any even ``L``."""
+        n_t, L, _ = spins.shape
+        if L % 2:
+            raise ValueError(f"L must be even for the multispin layout, got L={L}")
+        self.n = L // 2
+        lanes = None if rows else layout(L)
+        if lanes is not None:
+            self.lanes, words = lanes
+            self.W = 0
+        else:
+            self.W = -(-self.n // 64)
+            words = L * self.W
+        self.E = np.zeros((n_t, words), dtype=np.uint64)
+        self.O = np.zeros((n_t, words), dtype=np.uint64)
+        if self.W:
+            pack_rows(spins, self.E, self.O, self.W)
+        else:
+            pack(spins, self.E, self.O, self.n, self.lanes)
+
+    def sweeps(self, thresholds: np.ndarray, states: np.ndarray, num_sweeps: int, parallel: bool = False) -> None:
+        """``num_sweeps`` Metropolis sweeps of every lattice (``parallel``: temperatures over numba's threads)."""
+        if self.W:
+            run = metropolis_sweeps_rows_parallel if parallel else metropolis_sweeps_rows
+            run(self.E, self.O, thresholds, states, num_sweeps, self.n, self.W)
+        else:
+            run = metropolis_sweeps_parallel if parallel else metropolis_sweeps
+            run(self.E, self.O, thresholds, states, num_sweeps, self.n, self.lanes)
+
+    def unpack(self, spins: np.ndarray) -> None:
+        """Write the lattices into ``spins`` (int8, shape ``(len(T), L, L)``)."""
+        if self.W:
+            unpack_rows(self.E, self.O, spins, self.W)
+        else:
+            unpack(self.E, self.O, spins, self.n, self.lanes)
+
+    def measure(self, m: np.ndarray, e: np.ndarray, col: int) -> None:
+        """Write ``|m|`` and the energy per spin of every lattice into column ``col``."""
+        if self.W:
+            measure_rows(self.E, self.O, m, e, col, self.n, self.W)
+        else:
+            measure(self.E, self.O, m, e, col, self.n, self.lanes)

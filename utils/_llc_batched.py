@@ -3,14 +3,15 @@
 A :class:`ChainLoss` evaluates ``L(w_c) = loss_fn(model_{w_c}(x), y)`` for every row ``w_c`` of a
 ``[chains, d]`` tensor of flattened trainable parameters, on the full data or on one
 minibatch per chain, and returns the ``[chains]`` losses with (optionally) their ``[chains, d]``
-gradients. Four paths give the same numbers up to float rounding (tested):
+gradients. Three paths give the same numbers up to float rounding (tested):
 
 * ``"fast"``: an ``nn.Sequential`` of ``nn.Linear`` layers and elementwise activations with 2-D
   inputs. Each layer's weights of all chains are views ``[chains, out, in]`` into the flat
   tensor and the forward is a batched matrix product in a features-first layout
   ``[chains, features, samples]`` (long rows, so it is several times faster than
   ``[chains, samples, features]`` for narrow layers); ``F.mse_loss`` and
-  :func:`utils.deep_linear.half_squared_error` are computed for all chains in one op. With one of
+  :func:`utils.deep_linear.half_squared_error` (or any loss that computes the same: recognised by its
+  value and gradient at the data, not by its identity) are computed for all chains in one op. With one of
   these losses and Tanh, Sigmoid, ReLU or Identity activations the gradient is back-propagated
   by hand (``dL/dW = g a^T``, ``g <- W^T g``, times the activation's derivative written from its
   output), without autograd's graph, into workspace tensors kept between steps; losses without
@@ -84,6 +85,48 @@ def _sequential_layers(model: torch.nn.Module, names: list[str]) -> list[torch.n
     return layers if expected == names and len(expected) == n_params else None
 
 
+def _recognise(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> str | None:
+    """``"mse"`` or ``"half_sse"`` if ``loss_fn`` computes ``F.mse_loss`` or :func:`half_squared_error`, else None.
+
+    Recognised by what it computes, not by its identity: value and gradient (in the output) agree
+    with the library's loss at the model's output on the data and at a random perturbation of it.
+    """
+    known = {F.mse_loss: "mse", half_squared_error: "half_sse"}
+    if loss_fn in known:
+        return known[loss_fn]
+    with torch.no_grad():
+        out = model(x)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(out.shape, generator=gen, dtype=out.dtype) * (1.0 + float(y.abs().mean()))
+    rtol = 1e-9 if out.dtype == torch.float64 else 1e-4
+    for name, reference in (("mse", F.mse_loss), ("half_sse", half_squared_error)):
+        for probe in (out, out + noise):
+            mine, ref = probe.clone().requires_grad_(True), probe.clone().requires_grad_(True)
+            try:
+                value = loss_fn(mine, y)
+                if not isinstance(value, torch.Tensor) or value.shape != ():
+                    return None
+                (grad,) = torch.autograd.grad(value, mine)
+            except Exception:
+                return None
+            expected = reference(ref, y)
+            (expected_grad,) = torch.autograd.grad(expected, ref)
+            scale = float(expected_grad.abs().max())
+            if not (
+                torch.allclose(value.detach(), expected.detach(), rtol=rtol, atol=0.0)
+                and torch.allclose(grad, expected_grad, rtol=rtol, atol=rtol * scale)
+            ):
+                break
+        else:
+            return name
+    return None
+
+
 class ChainLoss:
     """``loss_fn(model_w(x), y)`` and its gradient for a ``[chains, d]`` batch of flat parameters ``w``."""
 
@@ -116,7 +159,7 @@ class ChainLoss:
             self.xT = x.T.contiguous()
             out = [m for m in layers if isinstance(m, torch.nn.Linear)][-1].out_features
             fusable = y.dim() == 2 and y.shape[1] == out and y.dtype == x.dtype
-            self.fused = {F.mse_loss: "mse", half_squared_error: "half_sse"}.get(loss_fn) if fusable else None
+            self.fused = _recognise(loss_fn, model, x, y) if fusable else None
             self.yT = y.T.contiguous() if self.fused else None
             self.by_hand = self.fused is not None and all(
                 type(m) is torch.nn.Linear or type(m) in DERIVATIVE for m in layers
@@ -137,8 +180,9 @@ class ChainLoss:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Losses ``[k]`` (and gradients ``[k, d]`` if ``grad``) at ``w [k, d]``; ``idx [k, b]`` picks minibatches."""
         if self.path == "gram" and idx is None:
-            pass
-        elif self.layers is not None and (self.by_hand or not grad):
+            with torch.no_grad():
+                return self._gram_by_hand(w.detach(), grad)
+        if self.layers is not None and (self.by_hand or not grad):
             with torch.no_grad():
                 return self._by_hand(w.detach(), idx, grad)
         leaf = w.detach().requires_grad_(grad)
@@ -152,7 +196,7 @@ class ChainLoss:
             g = torch.autograd.grad(vals.sum(), leaf)[0] if grad else None
         return vals.detach(), g
 
-    # -- the paths ---------------------------------------------------------------------
+    # -- the three paths ---------------------------------------------------------------------
 
     def _gram(self, w: torch.Tensor) -> torch.Tensor:
         """Loss of a linear network from the data's second moments: the end-to-end affine map ``A [k, out, in + 1]``."""
@@ -176,6 +220,48 @@ class ChainLoss:
         assert a is not None
         sse = (torch.matmul(a, self.s_xx) * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
         return sse / a.shape[1] if self.fused == "mse" else 0.5 * sse
+
+    def _gram_by_hand(self, w: torch.Tensor, grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`_gram` and its gradient by hand: ``d sse / dA = 2 (A S - C)``, then back through ``A_l = W_l A_(l-1) + [0 | b_l]``."""
+        k, w64, offset = w.shape[0], w.double(), 0
+        prefix: list[torch.Tensor] = []  # A_l [k, o_l, in + 1]
+        weights: list[tuple[torch.Tensor, bool]] = []
+        for layer in self.layers or []:
+            if not isinstance(layer, torch.nn.Linear):
+                continue
+            o, i = layer.out_features, layer.in_features
+            weight = w64[:, offset : offset + o * i].view(k, o, i)
+            offset += o * i
+            bias = None
+            if layer.bias is not None:
+                bias = w64[:, offset : offset + o].unsqueeze(2)
+                offset += o
+            if not prefix:
+                a = torch.cat([weight, bias if bias is not None else w64.new_zeros(k, o, 1)], dim=2)
+            else:
+                a = torch.matmul(weight, prefix[-1])
+                if bias is not None:
+                    a[:, :, -1:] += bias
+            prefix.append(a)
+            weights.append((weight, bias is not None))
+        a = prefix[-1]
+        a_s = torch.matmul(a, self.s_xx)
+        sse = (a_s * a).sum(dim=(1, 2)) - 2 * (a * self.s_yx).sum(dim=(1, 2)) + self.s_yy
+        scale = 1.0 / a.shape[1] if self.fused == "mse" else 0.5
+        if not grad:
+            return scale * sse, None
+        g = (2 * scale) * (a_s - self.s_yx)  # d loss / d A_L
+        pieces: list[torch.Tensor] = []
+        for j in range(len(weights) - 1, -1, -1):
+            weight, has_bias = weights[j]
+            if has_bias:
+                pieces.append(g[:, :, -1])
+            if j == 0:
+                pieces.append(g[:, :, :-1].reshape(k, -1))
+            else:
+                pieces.append(torch.matmul(g, prefix[j - 1].transpose(1, 2)).reshape(k, -1))
+                g = torch.matmul(weight.transpose(1, 2), g)
+        return scale * sse, torch.cat(pieces[::-1], dim=1).to(w.dtype)
 
     def _buffer(self, key: int, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A workspace tensor kept between calls: large activations are not reallocated at every step."""

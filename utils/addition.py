@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._validate import check_array, check_int, check_seed
+from ._validate import as_rectangular, check_array, check_int, check_seed
 
 __all__ = ["AdditionData", "addition_split", "decode_numbers", "encode_numbers"]
 
@@ -36,7 +36,7 @@ def _num_tokens(num_digits: int, chunk: int = 1) -> int:
 
 def _integers(name: str, values: Any) -> np.ndarray:
     """Integer-valued input (ints, or floats that are whole numbers) as int64, else raise naming ``name``."""
-    raw = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values)
+    raw = as_rectangular(name, values, "integers or an array of them")
     if raw.dtype.kind in "iu":
         return raw.astype(np.int64)
     arr = check_array(name, raw if isinstance(values, torch.Tensor) else values) if raw.size else raw.astype(np.float64)

@@ -1,7 +1,8 @@
 """Attention as weights computed from the context (chapter 7). Tokens are rows: ``h`` is ``[batch, T, d_model]``.
 
 :func:`attention`, one :class:`SingleHeadAttention` head, the linear self-attention layer
-:class:`LinearSelfAttention` (with its effective preconditioner ``gamma()``) and the small
+:class:`LinearSelfAttention` (with its effective preconditioner ``gamma()``), several such layers
+trained at once (:class:`StackedLinearAttention`, merged or separate key and query) and the small
 softmax transformer :class:`ICLTransformer`.
 """
 
@@ -12,9 +13,9 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_int, check_real, check_seed
+from ._validate import check_int, check_real, check_seed, check_tensor
 
-__all__ = ["ICLTransformer", "LinearSelfAttention", "SingleHeadAttention", "attention"]
+__all__ = ["ICLTransformer", "LinearSelfAttention", "SingleHeadAttention", "StackedLinearAttention", "attention"]
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,6 +24,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.
     ``q`` ``[..., T_q, d_k]``, ``k`` ``[..., T, d_k]``, ``v`` ``[..., T, d_v]``; returns
     ``(A v, A)``, shapes ``[..., T_q, d_v]`` and ``[..., T_q, T]``; each row of ``A`` sums to 1.
     """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        check_tensor(name, t, kind="float")
+        if t.ndim < 2:
+            raise ValueError(f"{name} must have at least 2 axes [..., tokens, features], got shape {tuple(t.shape)}")
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"q, k, v must be [..., T_q, d_k], [..., T, d_k], [..., T, d_v], got "
@@ -57,7 +62,8 @@ class SingleHeadAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Output ``[batch, T, d_model]``; with ``last_only`` only the last token's row, ``[batch, 1, d_model]``."""
-        if h.shape[-1] != self.d_model:
+        check_tensor("h", h, kind="float")
+        if h.ndim < 2 or h.shape[-1] != self.d_model:
             raise ValueError(f"h must have last dimension d_model = {self.d_model}, got shape {tuple(h.shape)}")
         q = h[..., -1:, :] @ self.W_Q if last_only else h @ self.W_Q
         out, _ = attention(q, h @ self.W_K, h @ self.W_V)
@@ -101,6 +107,7 @@ class LinearSelfAttention(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Predictions ``[P]`` for tokens ``[P, N + 1, d + 1]`` (query last)."""
+        check_tensor("tokens", tokens, kind="float")
         if tokens.ndim != 3 or tokens.shape[-1] != self.dim + 1 or tokens.shape[1] < 2:
             raise ValueError(
                 f"tokens must have shape [P, N + 1, {self.dim + 1}] with N >= 1, got {tuple(tokens.shape)}"
@@ -121,6 +128,76 @@ class LinearSelfAttention(nn.Module):
         a, c = self.W_KQ[:d, :d], self.W_KQ[d, :d]
         v_x, v_y = self.W_PV[d, :d], self.W_PV[d, d]
         return v_y * a.T + torch.outer(c, v_x)
+
+
+class StackedLinearAttention(nn.Module):
+    """``num_models`` linear self-attention layers (as :class:`LinearSelfAttention`) with stacked parameters, chapter 7.
+
+    Model ``s`` predicts ``y_hat = W_PV[s, d]^T C W_KQ[s] z_q`` with ``C = (1/N) sum_i z_i z_i^T``.
+    Merged (``separate_kq=False``): ``W_KQ`` is one parameter. Separate: ``W_KQ = W_K W_Q^T``, with
+    ``W_K, W_Q`` each ``[d + 1, d + 1]``, as in a transformer (Zhang et al. 2025 contrast the two).
+    Every entry starts ``N(0, init_scale^2)``, drawn from ``seed``.
+    """
+
+    def __init__(
+        self, dim: int, *, num_models: int = 1, separate_kq: bool = False, init_scale: float = 0.1, seed: int = 0
+    ) -> None:
+        super().__init__()
+        self.dim = check_int("dim", dim, minimum=1)
+        self.num_models = check_int("num_models", num_models, minimum=1)
+        self.separate_kq = bool(separate_kq)
+        s = check_real("init_scale", init_scale, nonnegative=True)
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
+
+        def draw() -> nn.Parameter:
+            return nn.Parameter(torch.randn(num_models, dim + 1, dim + 1, generator=gen) * s)
+
+        if self.separate_kq:
+            self.W_K, self.W_Q = draw(), draw()
+        else:
+            self.W_KQ = draw()
+        self.W_PV = draw()
+
+    def kq(self) -> torch.Tensor:
+        """The merged key-query matrix ``[S, d + 1, d + 1]`` (``W_K W_Q^T`` when separate)."""
+        return self.W_K @ self.W_Q.transpose(1, 2) if self.separate_kq else self.W_KQ
+
+    @staticmethod
+    def moments(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(C, z_q)``: the context's second moments ``C = (1/N) sum_i z_i z_i^T`` ``[P, d + 1, d + 1]`` and the query ``[P, d + 1]``.
+
+        All a linear attention layer needs of a prompt: compute them once to train on a fixed set.
+        """
+        if tokens.ndim != 3 or tokens.shape[1] < 2:
+            raise ValueError(f"tokens must have shape [P, N + 1, d + 1] with N >= 1, got {tuple(tokens.shape)}")
+        ctx = tokens[:, :-1]
+        return ctx.transpose(1, 2) @ ctx / ctx.shape[1], tokens[:, -1]
+
+    def predict(self, c: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[S, P]`` from the moments ``(C, z_q)`` of :meth:`moments`."""
+        if c.ndim != 3 or c.shape[1:] != (self.dim + 1, self.dim + 1) or z_q.shape != (c.shape[0], self.dim + 1):
+            raise ValueError(
+                f"c, z_q must have shapes [P, {self.dim + 1}, {self.dim + 1}], [P, {self.dim + 1}], "
+                f"got {tuple(c.shape)}, {tuple(z_q.shape)}"
+            )
+        return torch.einsum("sj,pjk,skl,pl->sp", self.W_PV[:, self.dim], c, self.kq(), z_q)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[S, P]`` of every model for tokens ``[P, N + 1, d + 1]`` (query last)."""
+        if tokens.ndim != 3 or tokens.shape[-1] != self.dim + 1 or tokens.shape[1] < 2:
+            raise ValueError(
+                f"tokens must have shape [P, N + 1, {self.dim + 1}] with N >= 1, got {tuple(tokens.shape)}"
+            )
+        return self.predict(*self.moments(tokens))
+
+    @torch.no_grad()
+    def gamma(self) -> torch.Tensor:
+        """Each model's effective preconditioner ``Gamma = v_y A^T + c v_x^T`` (see :meth:`LinearSelfAttention.gamma`), ``[S, d, d]``."""
+        d = self.dim
+        kq = self.kq()
+        a, c = kq[:, :d, :d], kq[:, d, :d]
+        v_x, v_y = self.W_PV[:, d, :d], self.W_PV[:, d, d]
+        return v_y[:, None, None] * a.transpose(1, 2) + c[:, :, None] * v_x[:, None, :]
 
 
 class ICLTransformer(nn.Module):
@@ -166,8 +243,7 @@ class ICLTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Predictions ``[P]`` read out at the last token."""
-        if tokens.ndim != 3 or tokens.shape[-1] != self.d_in:
-            raise ValueError(f"tokens must have shape [P, T, {self.d_in}], got {tuple(tokens.shape)}")
+        self._check_tokens(tokens)
         h = tokens @ self.embed
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -179,9 +255,16 @@ class ICLTransformer(nn.Module):
                 h = h + self.mlps[i](h)
         return h[:, -1] @ self.readout
 
+    def _check_tokens(self, tokens: torch.Tensor) -> None:
+        check_tensor("tokens", tokens, kind="float")
+        if tokens.ndim != 3 or tokens.shape[-1] != self.d_in:
+            raise ValueError(f"tokens must have shape [P, T, {self.d_in}], got {tuple(tokens.shape)}")
+
     @torch.no_grad()
     def attention_weights(self, tokens: torch.Tensor, layer: int = 0) -> torch.Tensor:
         """Attention matrix ``[P, T, T]`` of block ``layer`` on ``tokens``."""
+        self._check_tokens(tokens)
+        layer = check_int("layer", layer, minimum=0, maximum=len(self.layers) - 1)
         h = tokens @ self.embed
         for i in range(layer):
             h = h + self.layers[i](h)

@@ -282,9 +282,13 @@ class LambdaFit:
     const: float
 
 
-def _line(name: str, x: np.ndarray, y: np.ndarray) -> LambdaFit:
-    if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-        raise ValueError(f"{name} must be a 1-D array of at least 2 values, matching the values fitted")
+def _line(name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> LambdaFit:
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"{name} must be a 1-D array of at least 2 values, got shape {x.shape}")
+    if y.shape != x.shape:
+        raise ValueError(f"{y_name} must have one value per entry of {name}, shape {x.shape}, got shape {y.shape}")
+    if np.ptp(x) == 0:
+        raise ValueError(f"{name} must hold at least two different values to fit a slope, got {x.tolist()}")
     slope, const = np.polyfit(x, y, 1)
     return LambdaFit(float(slope), float(const))
 
@@ -300,9 +304,11 @@ def fit_lambda(n: Any, free_energies: Any, *, multiplicity: int = 1, min_loss: f
     min_loss = check_real("min_loss", min_loss)
     if np.any(n <= (1 if m > 1 else 0)):
         raise ValueError(f"n must be > {1 if m > 1 else 0} (log log n is needed when multiplicity > 1)")
+    if f.shape != n.shape:
+        raise ValueError(f"free_energies must have one value per entry of n, shape {n.shape}, got shape {f.shape}")
     with np.errstate(divide="ignore"):
         y = f - n * min_loss + (m - 1) * np.log(np.log(n))
-    return _line("n", np.log(n), y)
+    return _line("n", np.log(n), "free_energies", y)
 
 
 def fit_volume_lambda(eps: Any, volume: Any, *, multiplicity: int = 1) -> LambdaFit:
@@ -314,6 +320,8 @@ def fit_volume_lambda(eps: Any, volume: Any, *, multiplicity: int = 1) -> Lambda
         raise ValueError("eps must be > 0 (and < 1 when multiplicity > 1)")
     if np.any(v <= 0):
         raise ValueError("volume must be > 0: drop the levels with no Monte Carlo hits")
+    if v.shape != eps.shape:
+        raise ValueError(f"volume must have one value per entry of eps, shape {eps.shape}, got shape {v.shape}")
     with np.errstate(divide="ignore"):
         y = np.log(v) - (m - 1) * np.log(-np.log(eps))
-    return _line("eps", np.log(eps), y)
+    return _line("eps", np.log(eps), "volume", y)

@@ -5,15 +5,21 @@ trainable parameters of ``model``, flattened in ``model.named_parameters()`` ord
 
 - :func:`hessian` builds the full ``d x d`` Hessian (small models only).
 - :func:`hessian_trace` is Hutchinson's estimator ``tr H ~ (1/m) sum_k v_k^T H v_k`` with
-  Rademacher vectors ``v_k`` (``E[v v^T] = I``), each ``H v`` a forward-over-reverse
+  Rademacher vectors ``v_k`` (``E[v v^T] = I``), each ``H v`` a reverse-over-reverse
   Hessian-vector product; its standard error is ``hessian_trace_error``.
 - :func:`fisher_trace` is the trace of the empirical Fisher ``F = (1/n) sum_i g_i g_i^T`` with
   ``g_i`` the gradient of the loss on sample ``i`` alone, i.e. ``(1/n) sum_i ||g_i||^2``, exact,
   from per-sample gradients (``torch.func.vmap`` of ``torch.func.grad``).
 
-None of them changes the model's parameters (they evaluate ``torch.func.functional_call`` on
-detached copies). ``loss_fn`` must average over samples, so that on one sample it is that
-sample's loss.
+All derivatives are reverse over reverse (the pullback of the gradient), which every torch
+layer and loss supports; forward-mode (``jvp``) is missing for some (``F.soft_margin_loss``) and
+fails inside others (``F.mse_loss``: "ZeroTensors are immutable"). The model is evaluated in eval
+mode, as :func:`utils.training.evaluate` does: dropout off and batch norm on its running
+statistics, so that ``L`` is a deterministic mean of per-sample losses.
+
+None of them changes the model's parameters or buffers (they evaluate
+``torch.func.functional_call`` on detached copies). ``loss_fn`` must average over samples, so
+that on one sample it is that sample's loss.
 """
 
 from __future__ import annotations
@@ -23,9 +29,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, grad, vjp, vmap
 
-from ._validate import check_int, check_real, check_seed
+from ._validate import (
+    as_rectangular,
+    check_callable,
+    check_data,
+    check_int,
+    check_mean_loss,
+    check_module,
+    check_real,
+    check_seed,
+    eval_mode,
+)
 
 __all__ = ["fisher_trace", "hessian", "hessian_rank", "hessian_trace", "hessian_trace_error"]
 
@@ -34,24 +50,19 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch.Tensor], torch.Tensor]:
     """``(f, w)``: ``f(flat, x, y)`` is the loss at flat parameters ``flat``; ``w`` the model's flat parameters."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError("loss_fn must be callable as loss_fn(model(x), y)")
-    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
-        raise TypeError("data must be a tuple (x, y) of tensors")
-    if data[0].shape[0] != data[1].shape[0] or data[0].shape[0] == 0:
-        raise ValueError(
-            f"data: x and y must have the same, non-zero length, got {data[0].shape[0]} and {data[1].shape[0]}"
-        )
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn, "loss_fn(model(x), y)")
+    x, y = check_data("data", data)
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     if not named:
-        raise ValueError("model has no trainable parameters")
+        raise ValueError("model must have trainable parameters (requires_grad), found none")
+    check_mean_loss(model, loss_fn, x, y)  # in eval mode (it sets it itself)
     names = [k for k, _ in named]
     shapes = [p.shape for _, p in named]
     sizes = [p.numel() for _, p in named]
     frozen = {k: v.detach() for k, v in model.named_parameters() if k not in names}
-    frozen.update(dict(model.named_buffers()))
+    # copies of the buffers: nothing writes to the model's own
+    frozen.update({k: b.detach().clone() for k, b in model.named_buffers()})
     w = torch.cat([p.detach().reshape(-1) for _, p in named]).clone()
 
     def f(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -65,15 +76,29 @@ def _flat_loss(model: Any, loss_fn: Any, data: Any) -> tuple[Callable[..., torch
 
 def hessian(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """The full Hessian ``d^2 L / dw dw`` at the model's parameters, shape ``(d, d)`` (chapter 10)."""
-    f, w = _flat_loss(model, loss_fn, data)
-    x, y = data
-    return torch.func.hessian(f)(w, x, y)
+    with eval_mode(check_module("model", model)):
+        f, w = _flat_loss(model, loss_fn, data)
+        x, y = data
+        _, pullback = vjp(grad(lambda flat: f(flat, x, y)), w)
+        basis = torch.eye(w.numel(), dtype=w.dtype)
+        try:
+            rows = vmap(lambda e: pullback(e)[0], chunk_size=256)(basis)
+        except RuntimeError:  # a model that vmap cannot batch: one row at a time
+            rows = torch.stack([pullback(e)[0] for e in basis])
+        return rows.detach()
 
 
 def hessian_rank(H: torch.Tensor | np.ndarray, *, rtol: float = 1e-6) -> int:
     """Number of Hessian eigenvalues with ``|e| > rtol * max |e|`` (a numerical rank, chapter 10)."""
     rtol = check_real("rtol", rtol, positive=True)
-    e = np.linalg.eigvalsh(np.asarray(H.detach().cpu() if isinstance(H, torch.Tensor) else H, dtype=float))
+    h = as_rectangular("H", H, "a square matrix of real numbers")
+    if h.ndim != 2 or h.shape[0] != h.shape[1] or h.size == 0:
+        raise ValueError(f"H must be a non-empty square matrix (d, d), got shape {h.shape}")
+    if h.dtype.kind not in "iuf":
+        raise TypeError(f"H must be a square matrix of real numbers, got dtype {h.dtype}")
+    if not np.all(np.isfinite(h)):
+        raise ValueError("H must be finite")
+    e = np.linalg.eigvalsh(h.astype(float))
     top = np.abs(e).max()
     return int(np.sum(np.abs(e) > rtol * top)) if top > 0 else 0
 
@@ -82,14 +107,21 @@ def _hutchinson(model: Any, loss_fn: Any, data: Any, num_samples: Any, seed: Any
     """The ``num_samples`` values ``v^T H v`` for Rademacher ``v`` drawn with ``seed``."""
     num_samples = check_int("num_samples", num_samples, minimum=1)
     seed = check_seed("seed", seed)
+    with eval_mode(check_module("model", model)):
+        return _quadratic_forms(model, loss_fn, data, num_samples, seed)
+
+
+def _quadratic_forms(model: Any, loss_fn: Any, data: Any, num_samples: int, seed: int) -> torch.Tensor:
     f, w = _flat_loss(model, loss_fn, data)
     x, y = data
     gen = torch.Generator().manual_seed(seed)
     v = (torch.randint(0, 2, (num_samples, w.numel()), generator=gen) * 2 - 1).to(w.dtype)
-    grad_f = grad(lambda flat: f(flat, x, y))
+    # H v as the pullback of the gradient (reverse over reverse): forward over reverse (jvp) fails
+    # inside F.mse_loss's backward ("ZeroTensors are immutable", torch 2.13)
+    _, pullback = vjp(grad(lambda flat: f(flat, x, y)), w)
 
-    def quad(vec: torch.Tensor) -> torch.Tensor:  # v^T H v via a forward-mode derivative of the gradient
-        return torch.dot(vec, jvp(grad_f, (w,), (vec,))[1])
+    def quad(vec: torch.Tensor) -> torch.Tensor:  # v^T H v (H is symmetric, so v^T H = (H v)^T)
+        return torch.dot(vec, pullback(vec)[0])
 
     try:
         return vmap(quad)(v).detach()
@@ -122,9 +154,8 @@ def hessian_trace_error(
     seed: int = 0,
 ) -> float:
     """Standard error of :func:`hessian_trace` with the same arguments: ``std(v^T H v) / sqrt(m)`` (chapter 10)."""
+    num_samples = check_int("num_samples", num_samples, minimum=2)  # a standard error needs two values
     values = _hutchinson(model, loss_fn, data, num_samples, seed)
-    if values.numel() < 2:
-        raise ValueError("num_samples must be >= 2 for a standard error")
     return float(values.std() / values.numel() ** 0.5)
 
 
@@ -135,6 +166,11 @@ def fisher_trace(model: torch.nn.Module, loss_fn: LossFn, data: tuple[torch.Tens
     noiseless teacher fitted exactly) every ``grad loss_i`` vanishes, so this trace is 0 even
     where the Hessian is not.
     """
+    with eval_mode(check_module("model", model)):
+        return _fisher_trace(model, loss_fn, data)
+
+
+def _fisher_trace(model: Any, loss_fn: Any, data: Any) -> float:
     f, w = _flat_loss(model, loss_fn, data)
     x, y = data
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validate import check_int, check_int_sequence, check_real, check_seed
+from ._validate import check_int, check_int_sequence, check_real, check_seed, check_tensor
 
 __all__ = ["deep_linear_network", "half_squared_error"]
 
@@ -23,6 +23,7 @@ def deep_linear_network(
     n: int = 10_000,
     seed: int = 0,
     surplus_out: float = 0.0,
+    whiten: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[nn.Sequential, tuple[torch.Tensor, torch.Tensor]]:
     """A bias-free linear network at an exact factorisation of a noiseless rank-``rank`` teacher (chapter 9).
@@ -34,9 +35,13 @@ def deep_linear_network(
     holds ``B`` in its first ``rank`` columns, and every other ("surplus") unit has zero in- and
     out-weights, unless ``surplus_out > 0``: then the surplus units of the last hidden layer get
     random out-weights of that scale (the function is unchanged, the point is a different one).
-    Its loss is :func:`half_squared_error`, zero at these parameters.
+    Its loss is :func:`half_squared_error`, zero at these parameters. ``whiten=True`` makes the
+    inputs' empirical second moment exactly ``I`` (``x -> x M^(-1/2)``, in float64 before the cast):
+    with ``rank=0`` that is the zero-teacher network of :func:`utils.slt.exact_llc_target`.
     """
     hs = check_int_sequence("widths", widths, minimum=1, min_length=3)
+    if not isinstance(whiten, bool):
+        raise TypeError(f"whiten must be True or False, got {whiten!r}")
     rank = check_int("rank", rank, minimum=0)
     if rank > min(hs):
         raise ValueError(f"rank must be <= min(widths) = {min(hs)}, got {rank}")
@@ -54,12 +59,28 @@ def deep_linear_network(
         if surplus_out > 0:
             layers[-1].weight[:, rank:] = surplus_out * torch.randn(hs[-1], hs[-2] - rank, generator=gen)
     model = nn.Sequential(*layers).to(dtype)
-    x = torch.randn(n, hs[0], generator=gen, dtype=dtype)
+    x = torch.randn(n, hs[0], generator=gen, dtype=torch.float64 if whiten else dtype)
+    if whiten:
+        if n < hs[0]:
+            raise ValueError(f"n must be >= widths[0] = {hs[0]} to whiten the inputs, got {n}")
+        evals, evecs = torch.linalg.eigh(x.T @ x / n)
+        x = (x @ evecs @ torch.diag(evals.rsqrt()) @ evecs.T).to(dtype)
     with torch.no_grad():
         y = model(x)
     return model, (x, y)
 
 
 def half_squared_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``mean_i ||out_i - y_i||^2 / 2``: the Gaussian negative log-likelihood (unit variance, up to a constant; chapter 9)."""
+    """``mean_i ||out_i - y_i||^2 / 2``: the Gaussian negative log-likelihood (unit variance, up to a constant; chapter 9).
+
+    ``out`` and ``y`` are ``[n, d]`` tensors of one shape: a target that would broadcast against
+    the output (``y`` of shape ``[n]`` against ``[n, 1]``) is an error.
+    """
+    check_tensor("out", out, kind="float")
+    check_tensor("y", y, kind="float")
+    if out.shape != y.shape or out.ndim != 2:
+        raise ValueError(
+            f"y must have the shape of out, [n, d], got {tuple(y.shape)} and out {tuple(out.shape)}"
+            + (": use y.unsqueeze(-1)" if out.ndim == 2 and tuple(y.shape) == tuple(out.shape[:1]) else "")
+        )
     return 0.5 * (out - y).square().sum(dim=-1).mean()

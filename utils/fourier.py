@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import as_rectangular, check_array, check_int, check_int_sequence, check_real
 
 __all__ = [
     "PHASES_PER_OPERAND",
@@ -46,12 +46,21 @@ def _check_p(p: int) -> int:
     return p
 
 
-def frequency_power(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Energy of the real array ``x`` per frequency ``k = 0..(p-1)/2`` of its length-``p`` ``axis`` (sums to ``sum x**2``)."""
-    x = np.asarray(x, dtype=float)
+def _axis_length(x: np.ndarray, axis: int) -> int:
+    """The length ``p`` (odd, >= 3) of ``x`` along ``axis``, or raise naming ``x`` or ``axis``."""
     if x.ndim == 0:
         raise ValueError("x must have at least one axis (the one of length p)")
-    p = _check_p(x.shape[axis])
+    axis = check_int("axis", axis, minimum=-x.ndim, maximum=x.ndim - 1)
+    p = x.shape[axis]
+    if p < 3 or p % 2 == 0:
+        raise ValueError(f"x must have an odd length p >= 3 along axis {axis}, got shape {x.shape}")
+    return p
+
+
+def frequency_power(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Energy of the real array ``x`` per frequency ``k = 0..(p-1)/2`` of its length-``p`` ``axis`` (sums to ``sum x**2``)."""
+    x = check_array("x", x)
+    p = _axis_length(x, axis)
     spec = np.abs(np.fft.rfft(x, axis=axis)) ** 2 / p  # k = 0 .. (p - 1) / 2 for odd p
     spec = np.moveaxis(spec, axis, 0)
     spec[1:] *= 2.0
@@ -60,7 +69,7 @@ def frequency_power(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 def embedding_power(embed: np.ndarray) -> np.ndarray:
     """Energy per frequency of token embeddings ``[..., p, d]``, summed over the ``d`` features: ``[..., (p+1)/2]``."""
-    embed = np.asarray(embed, dtype=float)
+    embed = check_array("embed", embed)
     if embed.ndim < 2:
         raise ValueError(f"embed must be [..., p, d], got shape {embed.shape}")
     return frequency_power(embed, axis=-2).sum(-1)
@@ -68,7 +77,7 @@ def embedding_power(embed: np.ndarray) -> np.ndarray:
 
 def key_frequencies(power: np.ndarray, num_keys: int) -> np.ndarray:
     """The ``num_keys`` non-zero frequencies of largest energy in ``power`` (one spectrum, as from :func:`embedding_power`), sorted."""
-    power = np.asarray(power, dtype=float)
+    power = check_array("power", power)
     if power.ndim != 1 or power.size < 2:
         raise ValueError(f"power must be one spectrum of at least 2 frequencies, got shape {power.shape}")
     num_keys = check_int("num_keys", num_keys, minimum=1)
@@ -80,9 +89,11 @@ def key_frequencies(power: np.ndarray, num_keys: int) -> np.ndarray:
 
 def energy_fraction(power: np.ndarray, freqs: Sequence[int]) -> np.ndarray:
     """Fraction of the non-constant energy (``k >= 1``) that lies in ``freqs``; ``power`` is ``[..., (p+1)/2]``."""
-    power = np.asarray(power, dtype=float)
-    freqs = np.asarray(freqs, dtype=int)
-    if freqs.ndim != 1 or freqs.size == 0 or freqs.min() < 1 or freqs.max() >= power.shape[-1]:
+    power = check_array("power", power)
+    if power.ndim == 0 or power.shape[-1] < 2:
+        raise ValueError(f"power must be spectra [..., (p+1)/2] of at least 2 frequencies, got shape {power.shape}")
+    freqs = np.asarray(check_int_sequence("freqs", freqs))
+    if freqs.min() < 1 or freqs.max() >= power.shape[-1]:
         raise ValueError(f"freqs must be non-zero frequencies below {power.shape[-1]}, got {freqs.tolist()}")
     return power[..., freqs].sum(-1) / power[..., 1:].sum(-1)
 
@@ -91,8 +102,9 @@ def dominant_frequency(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     """For each 1-D slice of ``x`` along ``axis`` (length ``p``): its strongest frequency ``k >= 1``, the phase
     ``phi`` in ``(-pi, pi]`` of ``cos(2 pi k n / p + phi)`` at that frequency, and that frequency's share of the
     slice's energy."""
-    x = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
-    p = _check_p(x.shape[-1])
+    x = check_array("x", x)
+    p = _axis_length(x, axis)
+    x = np.moveaxis(x, axis, -1)
     coef = np.fft.rfft(x, axis=-1)
     power = np.abs(coef) ** 2
     k = np.argmax(power[..., 1:], axis=-1) + 1
@@ -112,9 +124,8 @@ def fourier_solution(
     ``cos(w a + phi_1) + cos(w b + phi_2)`` and read-out ``scale * cos(w c + phi_1 + phi_2)``.
     """
     p = _check_p(p)
-    freqs = np.asarray(frequencies)
-    if freqs.ndim != 1 or freqs.size == 0 or not np.issubdtype(freqs.dtype, np.integer):
-        raise ValueError(f"frequencies must be a non-empty list of integers, got {frequencies!r}")
+    scale = check_real("scale", scale)
+    freqs = np.asarray(check_int_sequence("frequencies", frequencies))
     folded = np.minimum(freqs % p, (-freqs) % p)
     if np.any(folded == 0) or np.unique(folded).size != folded.size:
         raise ValueError(
@@ -143,8 +154,8 @@ def fourier_solution(
 def _sum_frequency_basis(p: int, frequencies: Sequence[int]) -> np.ndarray:
     """Orthonormal functions ``cos(w (a + b))``, ``sin(w (a + b))`` on the ``p x p`` pairs, ``[2 K, p * p]`` (row ``a * p + b``)."""
     p = _check_p(p)
-    freqs = np.asarray(frequencies, dtype=int)
-    if freqs.ndim != 1 or freqs.size == 0 or np.any(freqs % p == 0):
+    freqs = np.asarray(check_int_sequence("frequencies", frequencies))
+    if np.any(freqs % p == 0):
         raise ValueError(f"frequencies must be a non-empty list of non-zero frequencies, got {frequencies!r}")
     s = (np.arange(p)[:, None] + np.arange(p)[None, :]).ravel()
     rows = []
@@ -156,7 +167,7 @@ def _sum_frequency_basis(p: int, frequencies: Sequence[int]) -> np.ndarray:
 
 
 def _check_logits(logits: np.ndarray) -> np.ndarray:
-    logits = np.asarray(logits, dtype=float)
+    logits = check_array("logits", logits)
     if logits.ndim < 2 or logits.shape[-2] != logits.shape[-1] ** 2:
         raise ValueError(f"logits must be [..., p * p, p] (every pair, every answer), got shape {logits.shape}")
     return logits
@@ -180,15 +191,37 @@ def excluded_logits(logits: np.ndarray, frequencies: Sequence[int]) -> np.ndarra
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Mean cross-entropy (nats) of ``logits [..., n, c]`` against integer ``labels [..., n]``, over the rows where ``mask``."""
-    logits = np.asarray(logits, dtype=float)
-    labels = np.asarray(labels)
+    """Mean cross-entropy (nats) of ``logits [..., n, c]`` against integer ``labels [..., n]``, over the rows where ``mask``.
+
+    Labels in ``[0, c)`` are needed only in the rows that ``mask`` (booleans, broadcast to
+    ``[..., n]``) selects.
+    """
+    logits = check_array("logits", logits)
+    if logits.ndim < 2:
+        raise ValueError(f"logits must be [..., n, c] (one row of c logits per example), got shape {logits.shape}")
+    labels = as_rectangular("labels", labels, "an array of integer class labels")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer class labels, got dtype {labels.dtype}")
     if labels.shape != logits.shape[:-1]:
         raise ValueError(f"labels must have shape {logits.shape[:-1]}, got {labels.shape}")
+    if mask is None:
+        mask = np.ones(labels.shape, dtype=bool)
+    else:
+        mask = as_rectangular("mask", mask, "an array of booleans")
+        if mask.dtype.kind != "b":
+            raise TypeError(f"mask must be an array of booleans (True where a row counts), got dtype {mask.dtype}")
+        try:
+            mask = np.broadcast_to(mask, labels.shape)
+        except ValueError:
+            raise ValueError(f"mask must broadcast to the rows {labels.shape}, got shape {mask.shape}") from None
+    if not np.all(mask.any(-1)):
+        raise ValueError("mask must select at least one row in each batch (a mean over no rows is undefined)")
+    c = logits.shape[-1]
+    used = labels[mask]
+    if used.size and (used.min() < 0 or used.max() >= c):
+        raise ValueError(f"labels must lie in [0, {c}) (the columns of logits), got {used.min()} to {used.max()}")
     top = logits.max(-1, keepdims=True)
     log_z = np.log(np.exp(logits - top).sum(-1)) + top[..., 0]
-    nll = log_z - np.take_along_axis(logits, labels[..., None], -1)[..., 0]
-    if mask is None:
-        return nll.mean(-1)
-    mask = np.broadcast_to(np.asarray(mask, dtype=bool), nll.shape)
-    return (nll * mask).sum(-1) / mask.sum(-1)
+    safe = np.where(mask, labels, 0)
+    nll = log_z - np.take_along_axis(logits, safe[..., None], -1)[..., 0]
+    return np.where(mask, nll, 0.0).sum(-1) / mask.sum(-1)

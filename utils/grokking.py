@@ -22,12 +22,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real, check_seed
+from ._validate import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+    check_tensor,
+    check_token_range,
+)
 from .modular import ModularData
 from .progress import progress as _progress
 
@@ -60,8 +70,11 @@ class ModularMLP(nn.Module):
 
     with ``phi(z) = z**2`` (``"quadratic"``, as in Gromov 2023) or ReLU, and no biases. Network ``m``
     is initialised from a generator seeded with ``seed + m`` (so it equals the lone network built
-    with that seed): ``E ~ N(0, 1)``, ``W_a, W_b ~ N(0, 1 / (2 embed_dim))`` (unit-variance
-    pre-activations) and ``W_out ~ N(0, 1 / width)``. Parameters of different networks never mix.
+    with that seed), or with ``seeds[m]`` when ``seeds`` is given (so that networks in different
+    conditions can share an initialisation): ``E ~ N(0, 1)``, ``W_a, W_b ~ N(0, 1 / (2 embed_dim))``
+    (unit-variance pre-activations) and ``W_out ~ N(0, 1 / width)``, all multiplied by
+    ``init_scale`` (one number, or one per network: the initialisation scale of Liu et al.'s
+    Omnigrok, 2023). Parameters of different networks never mix.
     """
 
     def __init__(
@@ -73,6 +86,8 @@ class ModularMLP(nn.Module):
         activation: str = "quadratic",
         num_models: int = 1,
         seed: int = 0,
+        seeds: Sequence[int] | None = None,
+        init_scale: float | Sequence[float] = 1.0,
     ) -> None:
         super().__init__()
         self.p = check_int("p", p, minimum=2)
@@ -83,13 +98,24 @@ class ModularMLP(nn.Module):
         self.activation = check_choice("activation", activation, MODULAR_ACTIVATIONS)
         self.num_models = check_int("num_models", num_models, minimum=1)
         seed = check_seed("seed", seed)
+        if seeds is None:
+            net_seeds = [seed + m for m in range(self.num_models)]
+        else:
+            if isinstance(seeds, (str, bytes)) or np.ndim(seeds) != 1 or len(seeds) != self.num_models:
+                raise ValueError(f"seeds must be a sequence of one seed per network ({self.num_models}), got {seeds!r}")
+            net_seeds = [
+                check_seed(f"seeds[{m}]", int(s) if isinstance(s, np.integer) else s) for m, s in enumerate(seeds)
+            ]
+        scales = _per_model("init_scale", init_scale, self.num_models)
+        if np.any(scales <= 0):
+            raise ValueError(f"init_scale must be > 0, got {init_scale!r}")
         d, n = self.embed_dim, self.width
         shapes = {"embed": (p, d, 1.0), "w_a": (d, n, 1 / (2 * d)), "w_b": (d, n, 1 / (2 * d)), "w_out": (n, p, 1 / n)}
         draws: dict[str, list[torch.Tensor]] = {k: [] for k in shapes}
         for m in range(self.num_models):
-            gen = torch.Generator().manual_seed(seed + m)
+            gen = torch.Generator().manual_seed(net_seeds[m])
             for name, (rows, cols, var) in shapes.items():
-                draws[name].append(torch.randn(rows, cols, generator=gen) * math.sqrt(var))
+                draws[name].append(torch.randn(rows, cols, generator=gen) * (math.sqrt(var) * float(scales[m])))
         self.embed = nn.Parameter(torch.stack(draws["embed"]))  # [models, p, embed_dim]
         self.w_a = nn.Parameter(torch.stack(draws["w_a"]))  # [models, embed_dim, width]
         self.w_b = nn.Parameter(torch.stack(draws["w_b"]))  # [models, embed_dim, width]
@@ -100,7 +126,8 @@ class ModularMLP(nn.Module):
         cls, embed: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, w_out: np.ndarray, *, activation: str = "quadratic"
     ) -> ModularMLP:
         """A network with the given weights (shapes ``[p, d], [d, N], [d, N], [N, p]``, or with a leading model axis)."""
-        arrays = [torch.as_tensor(np.asarray(w, dtype=np.float32)) for w in (embed, w_a, w_b, w_out)]
+        named = {"embed": embed, "w_a": w_a, "w_b": w_b, "w_out": w_out}
+        arrays = [torch.as_tensor(check_array(k, w).astype(np.float32)) for k, w in named.items()]
         arrays = [w.unsqueeze(0) if w.ndim == 2 else w for w in arrays]
         e, wa, wb, wo = arrays
         if any(w.ndim != 3 for w in arrays):
@@ -124,10 +151,12 @@ class ModularMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[models, n, p]`` for operand tokens ``x`` of shape ``[n, 2]`` (shared) or ``[models, n, 2]``."""
+        check_tensor("x", x, kind="int")
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.num_models, -1, -1)
         if x.ndim != 3 or x.shape[0] != self.num_models or x.shape[2] != 2:
             raise ValueError(f"x must have shape [n, 2] or [{self.num_models}, n, 2], got {tuple(x.shape)}")
+        check_token_range("x", x, self.p)
         u, v = self.tables()
         rows = torch.arange(self.num_models, device=x.device).unsqueeze(1)
         h = u[rows, x[..., 0]] + v[rows, x[..., 1]]
@@ -141,6 +170,8 @@ class ModularMLP(nn.Module):
 
 
 PHASES = ("comprehension", "grokking", "memorisation", "confusion")
+
+_ADAM_EPS = 1e-8  # torch.optim.AdamW's default eps
 
 
 @dataclass(frozen=True)
@@ -193,11 +224,9 @@ def _masks(data: Sequence[tuple[ModularData, ModularData]], p: int) -> tuple[np.
 
 
 def _per_model(name: str, value: float | Sequence[float], m: int) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(value, dtype=float))
+    values = np.atleast_1d(check_array(name, value, nonnegative=True))
     if values.ndim != 1 or values.size not in (1, m):
         raise ValueError(f"{name} must be one number or one per network ({m}), got {value!r}")
-    for v in values:
-        check_real(name, float(v), nonnegative=True)
     return np.broadcast_to(values, (m,)).copy()
 
 
@@ -206,7 +235,7 @@ def train_modular(
     data: Sequence[tuple[ModularData, ModularData]],
     *,
     steps: int,
-    lr: float = 1e-2,
+    lr: float | Sequence[float] = 1e-2,
     weight_decay: float | Sequence[float] = 1.0,
     betas: tuple[float, float] = (0.9, 0.98),
     eval_every: int = 10,
@@ -215,9 +244,10 @@ def train_modular(
 ) -> ModularHistory:
     """Minimise each network's mean cross-entropy on its own training split, full batch, with AdamW.
 
-    ``data[m]`` is network ``m``'s ``(train, test)`` pair from :func:`utils.data.modular_arithmetic`.
-    ``weight_decay`` is one number or one per network. The model is trained in place; a non-finite
-    loss stops training with an error.
+    ``data[m]`` is network ``m``'s ``(train, test)`` pair from :func:`utils.modular.modular_arithmetic`.
+    ``lr`` and ``weight_decay`` are one number each or one per network: network ``m`` takes
+    exactly the steps of ``torch.optim.AdamW(lr=lr[m], weight_decay=weight_decay[m])`` run on it
+    alone. The model is trained in place; a non-finite loss stops training with an error.
     """
     if not isinstance(model, ModularMLP):
         raise TypeError(f"model must be a utils.grokking.ModularMLP, got {type(model).__name__}")
@@ -225,16 +255,22 @@ def train_modular(
     if not isinstance(data, (list, tuple)) or len(data) != m:
         raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {type(data).__name__}")
     steps = check_int("steps", steps, minimum=1)
-    lr = check_real("lr", lr, positive=True)
+    lrs = _per_model("lr", lr, m)
+    if np.any(lrs <= 0):
+        raise ValueError(f"lr must be > 0, got {lr!r}")
     wd = _per_model("weight_decay", weight_decay, m)
-    if np.any(lr * wd >= 1):
+    if np.any(lrs * wd >= 1):
         raise ValueError(
             f"weight_decay must satisfy lr * weight_decay < 1 (the decay factor 1 - lr * wd must stay positive), got {wd.max()}"
         )
-    if not (len(betas) == 2 and all(0.0 <= check_real("betas", b) < 1.0 for b in betas)):
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise TypeError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+    if not all(0.0 <= check_real("betas", b) < 1.0 for b in betas):
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    beta1, beta2 = float(betas[0]), float(betas[1])
     eval_every = check_int("eval_every", eval_every, minimum=1)
     snapshot_every = eval_every if snapshot_every is None else check_int("snapshot_every", snapshot_every, minimum=1)
+    progress = check_bool("progress", progress)
     train_mask, test_mask, labels = _masks(data, p)
 
     # each network's training pairs, padded to the longest split with zero weight
@@ -255,8 +291,10 @@ def train_modular(
     masks = {"train": torch.as_tensor(train_mask), "test": torch.as_tensor(test_mask)}
 
     params = [model.embed, model.w_a, model.w_b, model.w_out]
-    opt = torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=0.0)
-    decay = torch.as_tensor(1.0 - lr * wd, dtype=torch.float32).view(m, 1, 1)
+    # AdamW by hand, as torch.optim.AdamW computes it, with one learning rate per network
+    moments = [(torch.zeros_like(q), torch.zeros_like(q)) for q in params]
+    lr_t = torch.as_tensor(lrs, dtype=torch.float32).view(m, 1, 1)
+    decay = torch.as_tensor(1.0 - lrs * wd, dtype=torch.float32).view(m, 1, 1)
     step_loss = np.zeros((steps + 1, m))
     step_acc = np.zeros((steps + 1, m))
     evals: dict[str, list[np.ndarray]] = {
@@ -293,7 +331,8 @@ def train_modular(
         if not np.all(np.isfinite(step_loss[t - 1])):
             bad = int(np.flatnonzero(~np.isfinite(step_loss[t - 1]))[0])
             raise FloatingPointError(
-                f"training loss of network {bad} became {step_loss[t - 1, bad]} after {t - 1} steps: lower lr (now {lr})"
+                f"training loss of network {bad} became {step_loss[t - 1, bad]} after {t - 1} steps: "
+                f"lower lr (now {lrs[bad]:g})"
             )
         if (t - 1) % eval_every == 0 or t - 1 == steps:
             evaluate(t - 1)
@@ -301,12 +340,17 @@ def train_modular(
             snapshot(t - 1)
         if t > steps:
             break
-        opt.zero_grad(set_to_none=True)
+        for q in params:
+            q.grad = None
         per_model.sum().backward()
         with torch.no_grad():
-            for q in params:
-                q.mul_(decay)
-        opt.step()
+            bias1, bias2 = 1.0 - beta1**t, 1.0 - beta2**t
+            for q, (avg, avg_sq) in zip(params, moments, strict=True):
+                q.mul_(decay)  # decoupled weight decay, then the Adam step
+                avg.lerp_(q.grad, 1.0 - beta1)
+                avg_sq.mul_(beta2).addcmul_(q.grad, q.grad, value=1.0 - beta2)
+                denom = (avg_sq.sqrt() / math.sqrt(bias2)).add_(_ADAM_EPS)
+                q.sub_((lr_t / bias1) * avg / denom)
     stacked = {k: np.stack(v) for k, v in evals.items()}
     return ModularHistory(
         step_loss=step_loss,
@@ -323,7 +367,9 @@ def train_modular(
 
 def first_step(steps: np.ndarray, values: np.ndarray, threshold: float, *, strict: bool = False) -> float:
     """The first entry of ``steps`` where ``values >= threshold`` (``>`` if ``strict``), or ``nan`` if never."""
-    steps, values = np.asarray(steps), np.asarray(values, dtype=float)
+    steps, values = check_array("steps", steps), check_array("values", values)
+    threshold = check_real("threshold", threshold)
+    strict = check_bool("strict", strict)
     if steps.shape != values.shape or steps.ndim != 1:
         raise ValueError(
             f"steps and values must be 1-D arrays of the same length, got {steps.shape} and {values.shape}"
@@ -345,6 +391,13 @@ def grokking_steps(history: ModularHistory, *, test_threshold: float = 0.95) -> 
     return a, b
 
 
+def _step(name: str, value: float) -> float:
+    """A step number (a real ``>= 0``) or ``nan`` for "never reached", as a float; else raise naming ``name``."""
+    if isinstance(value, Real) and not isinstance(value, bool) and math.isnan(value):
+        return math.nan
+    return check_real(name, value, nonnegative=True)
+
+
 def classify_run(step_a: float, step_b: float, *, ratio: float = 5.0) -> str:
     """Name a run's phase from its steps A and B (``nan`` = never reached) within the training budget.
 
@@ -353,7 +406,7 @@ def classify_run(step_a: float, step_b: float, *, ratio: float = 5.0) -> str:
     ``"memorisation"``: the training set is fitted, the test set never is; ``"confusion"``: neither.
     """
     ratio = check_real("ratio", ratio, positive=True)
-    a, b = float(step_a), float(step_b)
+    a, b = _step("step_a", step_a), _step("step_b", step_b)
     if not math.isnan(b):
         return "grokking" if not math.isnan(a) and b >= ratio * max(a, 1.0) else "comprehension"
     return "memorisation" if not math.isnan(a) else "confusion"

@@ -11,6 +11,8 @@ returns the predictions of ``y_q``, shape ``[P]``. Inputs may be NumPy arrays or
 - :func:`gd_step`: one step of preconditioned gradient descent from ``w = 0`` on
   ``L(w) = (1/2n) sum_i (y_i - w . x_i)^2``: ``w_1 = Gamma m``, ``m = (1/n) sum_i y_i x_i``.
 - :func:`dmmse`: the posterior mean when the task is one of ``M`` known vectors (Raventos et al. 2023).
+- :func:`softmax_smoother`: a kernel smoother ``sum_i softmax_i(beta x_q . x_i) y_i``, what one softmax
+  head that reads the labels computes.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_int, check_real
+from ._validate import check_array, check_int, check_real
 
-__all__ = ["dmmse", "gd_step", "gd_step_risk", "least_squares", "least_squares_risk", "optimal_gamma", "ridge"]
+__all__ = [
+    "dmmse",
+    "gd_step",
+    "gd_step_risk",
+    "least_squares",
+    "least_squares_risk",
+    "optimal_gamma",
+    "ridge",
+    "softmax_smoother",
+]
 
 
 def _batch(x: Any, y: Any, x_query: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x, y, xq = (np.asarray(a, dtype=np.float64) for a in (x, y, x_query))
+    x, y, xq = check_array("x", x), check_array("y", y), check_array("x_query", x_query)
     if x.ndim != 3 or y.shape != x.shape[:2] or xq.shape != (x.shape[0], x.shape[2]):
         raise ValueError(
             f"x, y, x_query must have shapes [P, n, d], [P, n], [P, d], got {x.shape}, {y.shape}, {xq.shape}"
@@ -53,11 +64,11 @@ def gd_step(x: Any, y: Any, x_query: Any, gamma: float | Any) -> np.ndarray:
     """Predictions ``x_q^T Gamma m`` after one GD step from 0, ``m = (1/n) sum_i y_i x_i``; ``gamma`` a scalar or ``[d, d]``."""
     x, y, xq = _batch(x, y, x_query)
     d = x.shape[2]
-    g = np.asarray(gamma, dtype=np.float64)
+    g = check_array("gamma", gamma)
     if g.ndim == 0:
         g = float(g) * np.eye(d)
-    if g.shape != (d, d) or not np.all(np.isfinite(g)):
-        raise ValueError(f"gamma must be a finite scalar or a [{d}, {d}] matrix, got shape {g.shape}")
+    if g.shape != (d, d):
+        raise ValueError(f"gamma must be a scalar or a [{d}, {d}] matrix, got shape {g.shape}")
     n = max(x.shape[1], 1)
     m = np.einsum("pni,pn->pi", x, y) / n
     return np.einsum("pi,ij,pj->p", xq, g, m)
@@ -70,7 +81,7 @@ def dmmse(x: Any, y: Any, x_query: Any, tasks: Any, noise: float) -> np.ndarray:
     """
     noise = check_real("noise", noise, positive=True)
     x, y, xq = _batch(x, y, x_query)
-    t = np.asarray(tasks, dtype=np.float64)
+    t = check_array("tasks", tasks)
     if t.ndim != 2 or t.shape[1] != x.shape[2] or t.shape[0] == 0:
         raise ValueError(f"tasks must have shape [M, {x.shape[2]}] with M >= 1, got {t.shape}")
     resid = y[:, None, :] - np.einsum("pni,mi->pmn", x, t)  # [P, M, n]
@@ -81,6 +92,18 @@ def dmmse(x: Any, y: Any, x_query: Any, tasks: Any, noise: float) -> np.ndarray:
     return np.einsum("pm,mi,pi->p", post, t, xq)
 
 
+def softmax_smoother(x: Any, y: Any, x_query: Any, beta: float) -> np.ndarray:
+    """Nadaraya-Watson predictions ``sum_i a_i y_i`` with ``a = softmax_i(beta x_q . x_i)`` (weights sum to 1)."""
+    beta = check_real("beta", beta)
+    x, y, xq = _batch(x, y, x_query)
+    if x.shape[1] == 0:
+        raise ValueError("x must hold at least one context point, got n = 0")
+    logits = beta * np.einsum("pni,pi->pn", x, xq)
+    logits -= logits.max(axis=1, keepdims=True)
+    a = np.exp(logits)
+    return np.sum(a * y, axis=1) / a.sum(axis=1)
+
+
 def optimal_gamma(num_context: int, dim: int, noise: float = 0.0) -> float:
     """The best scalar step of one GD step for ``w, x ~ N(0, I)``: ``Gamma* = N / (N + d + 1 + sigma^2)`` (times I)."""
     n = check_int("num_context", num_context, minimum=1)
@@ -89,16 +112,21 @@ def optimal_gamma(num_context: int, dim: int, noise: float = 0.0) -> float:
     return n / (n + d + 1 + s2)
 
 
-def gd_step_risk(gamma: float, num_context: int, dim: int, noise: float = 0.0) -> float:
-    """Expected squared error ``E (y_hat - y_q)^2`` of one GD step with ``Gamma = gamma I`` (prior ``N(0, I)``).
+def gd_step_risk(gamma: float | Any, num_context: int, dim: int, noise: float = 0.0) -> float:
+    """Expected squared error ``E (y_hat - y_q)^2`` of one GD step with preconditioner ``gamma`` (prior ``N(0, I)``).
 
-    ``gamma^2 d (N + d + 1 + sigma^2) / N - 2 gamma d + d + sigma^2``, from ``E S^2 = (N + d + 1)/N I``.
+    ``gamma`` a scalar (``Gamma = gamma I``) or a ``[d, d]`` matrix:
+    ``(N + d + 1 + sigma^2) / N ||Gamma||_F^2 - 2 tr Gamma + d + sigma^2``, from ``E S^2 = (N + d + 1)/N I``.
     """
-    g = check_real("gamma", gamma)
     n = check_int("num_context", num_context, minimum=1)
     d = check_int("dim", dim, minimum=1)
     s2 = check_real("noise", noise, nonnegative=True) ** 2
-    return g * g * d * (n + d + 1 + s2) / n - 2 * g * d + d + s2
+    g = np.asarray(gamma, dtype=np.float64)
+    if g.ndim == 0:
+        g = check_real("gamma", float(g)) * np.eye(d)
+    if g.shape != (d, d) or not np.all(np.isfinite(g)):
+        raise ValueError(f"gamma must be a finite scalar or a [{d}, {d}] matrix, got shape {g.shape}")
+    return float(np.sum(g * g) * (n + d + 1 + s2) / n - 2 * np.trace(g) + d + s2)
 
 
 def least_squares_risk(num_context: int, dim: int, noise: float = 0.0) -> float:

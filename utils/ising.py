@@ -12,7 +12,10 @@ Samplers (compiled with numba in :mod:`utils._ising_kernels`, cached on disk aft
 * ``algorithm="metropolis"``: checkerboard Metropolis. A sweep updates the sites with
   ``i + j`` even, then those with ``i + j`` odd (``L * L`` flip attempts); the acceptance
   probabilities ``exp(-4 / T)`` and ``exp(-8 / T)`` are precomputed per temperature as 53-bit
-  integer thresholds, and each temperature has its own splitmix64 random stream.
+  integer thresholds, and each temperature has its own splitmix64 random stream. It runs
+  multispin coded, 64 spins per machine word, at every even ``L``
+  (:mod:`utils._ising_multispin`: several rows per word up to ``L = 128``, several words per
+  row above; ``bench/ising_throughput.py`` measures both against a numpy baseline).
 * ``algorithm="wolff"``: the Wolff single-cluster algorithm (bond probability
   ``1 - exp(-2 / T)``). During burn-in a Wolff "sweep" flips clusters until at least ``L * L``
   spins have flipped; afterwards a sweep is a fixed number of clusters per temperature (the
@@ -32,7 +35,15 @@ import numpy as np
 from . import _ising_multispin as packed
 from ._ising_kernels import measure, metropolis_sweeps, wolff_burnin, wolff_sweeps
 from ._splitmix import TWO53, seed_states
-from ._validate import check_choice, check_int, check_samples, check_seed, check_temperature, float_or_array
+from ._validate import (
+    as_rectangular,
+    check_choice,
+    check_int,
+    check_samples,
+    check_seed,
+    check_temperature,
+    float_or_array,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -99,25 +110,20 @@ class _Chain:
         else:
             init = np.random.default_rng(seed)
             self.spins = (2 * init.integers(0, 2, size=(n_t, self.L, self.L)) - 1).astype(np.int8)
-        # Metropolis on L <= 128 runs multispin-coded (64 spins per word; see _ising_multispin):
-        # the packed words are the state, and self.spins is refreshed from them by unpack().
-        self.layout = packed.layout(self.L) if (multispin and self.algorithm == "metropolis") else None
-        if self.layout is not None:
-            lanes, words = self.layout
-            self.E = np.zeros((n_t, words), dtype=np.uint64)
-            self.O = np.zeros((n_t, words), dtype=np.uint64)
-            packed.pack(self.spins, self.E, self.O, self.L // 2, lanes)
+        # Metropolis runs multispin-coded (64 spins per word; see _ising_multispin): the packed
+        # words are the state, and self.spins is refreshed from them by unpack().
+        self.packed = packed.Packed(self.spins) if (multispin and self.algorithm == "metropolis") else None
 
     def unpack(self) -> np.ndarray:
         """The current lattices as int8 arrays, shape ``(len(T), L, L)``."""
-        if self.layout is not None:
-            packed.unpack(self.E, self.O, self.spins, self.L // 2, self.layout[0])
+        if self.packed is not None:
+            self.packed.unpack(self.spins)
         return self.spins
 
     def measure(self, m: np.ndarray, e: np.ndarray, k: int) -> None:
         """Write ``|m|`` and the energy per spin of every lattice into column ``k``."""
-        if self.layout is not None:
-            packed.measure(self.E, self.O, m, e, k, self.L // 2, self.layout[0])
+        if self.packed is not None:
+            self.packed.measure(m, e, k)
         else:
             measure(self.spins, m, e, k)
 
@@ -142,10 +148,8 @@ class _Chain:
     def run(self, num_sweeps: int) -> None:
         if num_sweeps <= 0:
             return
-        if self.layout is not None:
-            packed.metropolis_sweeps(
-                self.E, self.O, self.thresholds, self.states, num_sweeps, self.L // 2, self.layout[0]
-            )
+        if self.packed is not None:
+            self.packed.sweeps(self.thresholds, self.states, num_sweeps)
         elif self.algorithm == "metropolis":
             metropolis_sweeps(self.spins, self.thresholds, self.states, num_sweeps)
         else:
@@ -225,7 +229,9 @@ def sample_observables(
 
 
 def _spin_array(spins: np.ndarray, name: str = "spins") -> np.ndarray:
-    arr = np.asarray(spins)
+    arr = as_rectangular(name, spins, "an array of spins +1 and -1")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of spins +1 and -1, got dtype {arr.dtype}")
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must have shape (..., L, L), got {arr.shape}")
     if arr.size and not np.all(np.abs(arr) == 1):
@@ -286,11 +292,23 @@ def correlation_function(spins: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+def _temperatures_for(samples: np.ndarray, T: float | np.ndarray) -> np.ndarray:
+    """``T`` checked, and checked to broadcast against the samples' leading shape (one T per row of samples)."""
+    T = check_temperature("T", T)
+    try:
+        np.broadcast_shapes(T.shape, samples.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"T must be one temperature or one per row of samples, shape {samples.shape[:-1]}, got shape {T.shape}"
+        ) from None
+    return T
+
+
 def susceptibility(m: np.ndarray, T: float | np.ndarray, L: int) -> float | np.ndarray:
     """Susceptibility per spin ``L^2 (<m^2> - <|m|>^2) / T`` from ``|m|`` samples (last axis) (chapter 3)."""
     m = check_samples("m", m)
     L = check_int("L", L, minimum=1)
-    T = check_temperature("T", T)
+    T = _temperatures_for(m, T)
     return float_or_array(L * L * (np.mean(m**2, axis=-1) - np.mean(np.abs(m), axis=-1) ** 2) / T)
 
 
@@ -298,7 +316,7 @@ def specific_heat(e: np.ndarray, T: float | np.ndarray, L: int) -> float | np.nd
     """Specific heat per spin ``L^2 (<e^2> - <e>^2) / T^2`` from energy-per-spin samples (chapter 3)."""
     e = check_samples("e", e)
     L = check_int("L", L, minimum=1)
-    T = check_temperature("T", T)
+    T = _temperatures_for(e, T)
     return float_or_array(L * L * np.var(e, axis=-1) / T**2)
 
 

@@ -44,15 +44,25 @@ evenly spaced and ending at the last draw, so that the diagnostics never cost mo
 one forward pass over the data per epoch of sampling and at most 64 of them whatever the run's
 length); ``ess``: bulk effective sample size of the draws' losses; ``mcse``: Monte Carlo
 standard error of the estimate; ``drift_z``: the running mean's drift (last half against first
-quarter, in standard errors); ``acceptance_rate`` (MALA). ``converged`` is true when R-hat
-< 1.01, ESS >= 100 per chain, ``|drift z| < 3`` and (MALA) acceptance >= 0.2; otherwise the
+quarter, in standard errors); ``acceptance_rate`` (MALA); ``r_hat_distance`` and
+``ess_distance``: R-hat and bulk ESS of the squared distance ``||w - w*||^2`` (``distance_trace``);
+``relaxations``: the burn-in in units of ``1 / (localization eps)``, the relaxation time (in steps)
+of a direction that only the localization holds. ``converged`` is true when R-hat < 1.01, ESS
+>= 100 per chain, ``|drift z| < 3``, (MALA) acceptance >= 0.2, and the chains have relaxed: the
+burn-in lasted at least 3 relaxation times, or the distance from ``w*`` passes R-hat and ESS
+itself. That last check is what the loss-based ones miss: every chain starts at ``w*``, so along
+flat directions (surplus units of a network) all chains spread out together, agree with each
+other, and their loss looks stationary while its mean still rises (chapter 9). Otherwise the
 estimator warns with what to change. ``localization_sensitivity`` is ``d llc / d ln
 localization`` (exactly ``-localization * Cov(nbeta L_n, ||w - w*||^2 / 2)`` under ``p``,
 estimated from the same draws): large values mean the estimate depends on the localization.
 
 **Defaults.** ``localization = 1`` (a unit Gaussian prior around ``w*``; a stronger one pulls
 the chains in and lowers the estimate, see chapter 9). The estimator warns when
-``localization > 0.1 nbeta``. Burn-in: half of ``num_draws``. devinterp 2.0.1's
+``localization > 0.1 nbeta``. ``num_chains = 16``: on small networks (the "gram" path) a step
+costs about the same for 4 or 16 chains, and R-hat needs many chains to see slow modes.
+Burn-in (``num_burnin=None``): half of ``num_draws``, extended with ``step_size="auto"`` until it
+lasts 3 relaxation times ``1 / (localization eps)``, at most ``8 num_draws``. devinterp 2.0.1's
 ``default_nbeta`` is ``b / ln b`` with ``b`` the *batch size* (times gradient-accumulation
 steps); the course uses the sample size ``n``. Accuracy on deep linear networks and timings
 against devinterp are in ``bench/README.md``.
@@ -72,7 +82,17 @@ import torch
 from . import mcmc
 from ._llc_batched import ChainLoss
 from ._llc_sampling import Run, SamplerDivergedError, minibatches, run_chains, sgld_step
-from ._validate import check_callable, check_choice, check_data, check_int, check_module, check_real, check_seed
+from ._validate import (
+    check_array,
+    check_callable,
+    check_choice,
+    check_data,
+    check_int,
+    check_mean_loss,
+    check_module,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "LLCResult",
@@ -91,6 +111,10 @@ TARGET_ACCEPT = 0.7
 R_HAT_MAX, ESS_PER_CHAIN, DRIFT_Z_MAX, ACCEPT_MIN = 1.01, 100, 3.0, 0.2
 #: Default burn-in, as a fraction of ``num_draws``.
 BURNIN_FRACTION = 0.5
+#: The burn-in must last this many relaxation times ``1 / (localization step_size)`` (or the
+#: distance from w* must pass R-hat and ESS); ``num_burnin=None`` extends it to that, at most
+#: ``MAX_BURNIN_FACTOR`` times ``num_draws``.
+RELAX_TIMES, MAX_BURNIN_FACTOR = 3.0, 8
 #: Minibatch SGLD: the fewest and the most full-batch losses per chain for R-hat.
 DIAGNOSTIC_POINTS = (8, 64)
 
@@ -102,8 +126,7 @@ class LLCResult:
     ``loss_trace[c, t]`` is chain ``c``'s loss at draw ``t`` (full-batch for MALA, the step's
     minibatch loss for SGLD); ``per_chain[c] = nbeta * (mean_t loss_trace[c, t] - init_loss)``;
     ``full_loss_trace`` holds the full-batch losses that R-hat is computed on. ``path`` says how
-    the chains were evaluated: ``"fast"``, ``"gram"``, ``"vmap"`` or ``"loop"`` (see
-    :mod:`utils._llc_batched`).
+    the chains were evaluated: ``"fast"``, ``"vmap"`` or ``"loop"``.
     """
 
     mean: float
@@ -128,6 +151,10 @@ class LLCResult:
     sampler: str
     path: str
     full_loss_trace: np.ndarray
+    distance_trace: np.ndarray
+    r_hat_distance: float
+    ess_distance: float
+    relaxations: float
 
     @property
     def llc_trace(self) -> np.ndarray:
@@ -141,6 +168,8 @@ class LLCResult:
             f"LLC = {self.mean:.3f} ± {self.std:.3f} (std over {len(self.per_chain)} chains), "
             f"MCSE {self.mcse:.3f}\n"
             f"R-hat {self.r_hat:.3f}, ESS {self.ess:.0f}, drift z {self.drift_z:+.1f}{acc}\n"
+            f"distance from w*: R-hat {self.r_hat_distance:.2f}, ESS {self.ess_distance:.0f}; "
+            f"burn-in {self.num_burnin} = {self.relaxations:.1f} relaxation times\n"
             f"converged: {'yes' if self.converged else 'no'} ({self.sampler}, "
             f"step {self.step_size:.3g}, nbeta {self.nbeta:.1f}, "
             f"localization {self.localization:g})"
@@ -167,13 +196,23 @@ def _diagnostic_draws(num_draws: int, per_epoch: int) -> np.ndarray:
 
 
 def _diagnose(
-    trace: np.ndarray, full: np.ndarray, accept: float | None, chains: int, step: float
-) -> tuple[float, float, float, float, tuple[str, ...]]:
-    """R-hat, bulk ESS, MCSE of the mean loss, drift z, and the failed checks in words."""
+    trace: np.ndarray,
+    full: np.ndarray,
+    dist: np.ndarray,
+    accept: float | None,
+    chains: int,
+    step: float,
+    relaxations: float,
+    relax_steps: float,
+) -> tuple[float, float, float, float, float, float, tuple[str, ...]]:
+    """R-hat, bulk ESS, MCSE and drift z of the loss; R-hat and ESS of the distance from w*; the failed checks."""
     r = mcmc.r_hat(full) if full.shape[1] >= 4 else math.inf
     ess = mcmc.ess_bulk(trace)
     mcse = mcmc.mcse_mean(trace) if np.ptp(trace) > 0 else 0.0
     z = mcmc.drift_z(trace) if trace.shape[1] >= 16 else math.inf
+    moving = dist.shape[1] >= 4 and np.ptp(dist) > 0
+    r_dist = mcmc.r_hat(dist) if moving else math.inf
+    ess_dist = mcmc.ess_bulk(dist) if moving else 0.0
     problems = []
     if not r < R_HAT_MAX:
         problems.append(
@@ -192,7 +231,17 @@ def _diagnose(
             f"acceptance rate {accept:.2f} < {ACCEPT_MIN}: the chains stick.\n"
             f"  Lower step_size (now {step:.3g}) or use step_size='auto'."
         )
-    return r, ess, mcse, z, tuple(problems)
+    mixed = r_dist < R_HAT_MAX and ess_dist >= ESS_PER_CHAIN * chains
+    if not (relaxations >= RELAX_TIMES or mixed):
+        need = "" if not math.isfinite(relax_steps) else f" (>= {math.ceil(RELAX_TIMES * relax_steps)})"
+        problems.append(
+            f"burn-in = {relaxations:.2f} relaxation times 1/(localization step_size)\n"
+            f"  < {RELAX_TIMES:g}, and the distance from w* is not mixed (R-hat {r_dist:.2f},\n"
+            f"  ESS {ess_dist:.0f}): directions that only the localization holds\n"
+            f"  may still be spreading out from w*. Raise num_burnin{need}\n"
+            "  or leave it at None (it then lasts long enough)."
+        )
+    return r, ess, mcse, z, r_dist, ess_dist, tuple(problems)
 
 
 def estimate_llc(
@@ -203,7 +252,7 @@ def estimate_llc(
     step_size: float | str = "auto",
     localization: float = 1.0,
     nbeta: float | None = None,
-    num_chains: int = 4,
+    num_chains: int = 16,
     num_draws: int = 8000,
     num_burnin: int | None = None,
     batch_size: int | None = None,
@@ -241,9 +290,8 @@ def estimate_llc(
     nbeta = default_nbeta(n) if nbeta is None else check_real("nbeta", nbeta, positive=True)
     num_chains = check_int("num_chains", num_chains, minimum=1)
     num_draws = check_int("num_draws", num_draws, minimum=16)
-    num_burnin = (
-        round(BURNIN_FRACTION * num_draws) if num_burnin is None else check_int("num_burnin", num_burnin, minimum=0)
-    )
+    auto_burnin = num_burnin is None
+    num_burnin = round(BURNIN_FRACTION * num_draws) if auto_burnin else check_int("num_burnin", num_burnin, minimum=0)
     seed = check_seed("seed", seed)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -276,6 +324,7 @@ def estimate_llc(
     gen = torch.Generator().manual_seed(seed)
     steps = num_burnin + num_draws
     batches = None if batch_size is None else minibatches(n, batch_size, num_chains, steps, gen)
+    more = None if batch_size is None else (lambda k: minibatches(n, batch_size, num_chains, k, gen))
     run = run_chains(
         f,
         sampler=sampler,
@@ -287,10 +336,13 @@ def estimate_llc(
         num_burnin=num_burnin,
         draws=num_draws,
         batches=batches,
+        more_batches=more,
         seed=seed,
-        diag_at=set((num_burnin + diag_at).tolist()),
+        diag_at=set(diag_at.tolist()),
         limit=limit,
         check_every=check_every,
+        relax=RELAX_TIMES if auto_burnin and auto_step and localization > 0 else None,
+        max_burnin=max(num_burnin, MAX_BURNIN_FACTOR * num_draws),
     )
     return _result(
         run,
@@ -299,7 +351,6 @@ def estimate_llc(
         localization=localization,
         n=n,
         batch_size=batch_size,
-        num_burnin=num_burnin,
         sampler=sampler,
         path=f.path,
     )
@@ -311,6 +362,7 @@ def _check_data(model: Any, loss_fn: Any, data: Any) -> tuple[torch.Tensor, torc
     x, y = check_data("data", data, min_rows=2)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model must have trainable parameters (requires_grad), found none")
+    check_mean_loss(model, loss_fn, x, y)
     return x, y
 
 
@@ -322,19 +374,21 @@ def _result(
     localization: float,
     n: int,
     batch_size: int | None,
-    num_burnin: int,
     sampler: str,
     path: str,
 ) -> LLCResult:
     """Assemble the estimate and its diagnostics, and warn about what needs changing."""
-    trace, full = run.losses.numpy(), run.full.numpy()
+    trace, full, dist2 = run.losses.numpy(), run.full.numpy(), run.dist2.numpy()
     chains = trace.shape[0]
     per_chain = nbeta * (trace.mean(axis=1) - init_loss)
     mean = float(per_chain.mean())
-    r, ess, mcse, z, problems = _diagnose(trace, full, run.accept, chains, run.step_size)
-    dist2 = run.dist2.numpy()
+    rate = localization * run.step_size  # relaxation rate per step of a direction held by the localization alone
+    relaxations = rate * run.burnin
+    r, ess, mcse, z, r_dist, ess_dist, problems = _diagnose(
+        trace, full, dist2, run.accept, chains, run.step_size, relaxations, 1 / rate if rate > 0 else math.inf
+    )
     cov = float(np.mean((trace - trace.mean()) * (dist2 - dist2.mean())))
-    for a in (trace, per_chain, full):
+    for a in (trace, per_chain, full, dist2):
         a.flags.writeable = False
     result = LLCResult(
         mean=mean,
@@ -355,10 +409,14 @@ def _result(
         localization=localization,
         n=n,
         batch_size=batch_size,
-        num_burnin=num_burnin,
+        num_burnin=run.burnin,
         sampler=sampler,
         path=path,
         full_loss_trace=full,
+        distance_trace=dist2,
+        r_hat_distance=r_dist,
+        ess_distance=ess_dist,
+        relaxations=relaxations,
     )
     if problems:
         warnings.warn("the LLC chains have not converged:\n" + "\n".join(problems), stacklevel=3)
@@ -420,9 +478,10 @@ def calibrate_step_size(
     Draw it with :func:`utils.plotting.plot_step_size_scan`. With SGLD the estimate drifts with
     the step size (too small: unconverged, too large: biased upwards); with MALA it should not.
     """
-    eps = np.asarray(sorted(float(check_real("step_sizes", s, positive=True)) for s in step_sizes))
-    if eps.size < 2:
-        raise ValueError("step_sizes must hold at least 2 values")
+    eps = check_array("step_sizes", step_sizes, positive=True)
+    if eps.ndim != 1 or eps.size < 2:
+        raise ValueError(f"step_sizes must be a 1-D sequence of at least 2 step sizes, got shape {eps.shape}")
+    eps = np.sort(eps)
     k = eps.size
     mean, std, rh, acc = (np.full(k, np.nan) for _ in range(4))
     converged, diverged = np.zeros(k, bool), np.zeros(k, bool)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from ._validate import check_int, check_real, check_samples, float_or_array
+from ._validate import check_array, check_int, check_real, check_samples, float_or_array
 
 __all__ = [
     "autocorrelation",
@@ -80,11 +80,9 @@ def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
 
 
 def _trace(trace: np.ndarray) -> np.ndarray:
-    x = np.asarray(trace, dtype=float)
+    x = check_array("trace", trace)
     if x.ndim != 2 or x.shape[1] < 4:
         raise ValueError(f"trace must have shape [chains, draws >= 4], got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("trace must be finite")
     return x
 
 

@@ -12,13 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ._validate import as_rectangular
+
 __all__ = ["edit_distances", "exact_match", "per_token_accuracy", "token_edit_distance"]
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[Sequence[int]]
 
 
 def _as_2d(name: str, a: ArrayLike) -> np.ndarray:
-    arr = np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a)
+    arr = as_rectangular(name, a, "an array of integer tokens [n, length]")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D [n, length] (one row per example), got shape {arr.shape}")
     return arr

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.transforms import ScaledTranslation
 
-from ._validate import check_int
+from ._validate import check_int, check_real
 
 __all__ = [
     "CMAP",
@@ -163,6 +163,8 @@ def subplots(
     """
     nrows = check_int("nrows", nrows, minimum=1)
     ncols = check_int("ncols", ncols, minimum=1)
+    width = None if width is None else check_real("width", width, positive=True)
+    height = None if height is None else check_real("height", height, positive=True)
     use_style()
     w_req = width if width is not None else 4.2 * ncols + 0.6
     h_req = height if height is not None else _row_height(ncols) * nrows + 0.3
@@ -306,14 +308,18 @@ _add_legend = legend  # label() has an argument named legend
 
 def colors(num_colors: int) -> list[str]:
     """``num_colors`` colours from the palette (cycled if ``num_colors`` exceeds it)."""
+    num_colors = check_int("num_colors", num_colors, minimum=1)
     return [PALETTE[i % len(PALETTE)] for i in range(num_colors)]
 
 
 def sequential(num_colors: int, cmap: str = "viridis") -> list[tuple[float, float, float, float]]:
     """``num_colors`` colours along :data:`SEQUENTIAL_RANGE` of a colormap, for curves ordered by a parameter."""
+    num_colors = check_int("num_colors", num_colors, minimum=1)
+    if not (isinstance(cmap, str) and cmap in mpl.colormaps):
+        raise ValueError(f"cmap must be the name of a matplotlib colormap, e.g. 'viridis', got {cmap!r}")
     cm = mpl.colormaps[cmap]
     lo, hi = SEQUENTIAL_RANGE
-    return [cm(x) for x in np.linspace(lo, hi, max(num_colors, 1))]
+    return [cm(x) for x in np.linspace(lo, hi, num_colors)]
 
 
 # -- LLC estimation (chapter 9) -------------------------------------------------------------------

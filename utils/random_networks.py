@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ._activations import ACTIVATIONS
-from ._validate import check_array, check_choice, check_int, check_real, check_seed
+from ._validate import check_array, check_choice, check_int, check_real, check_seed, check_tensor
 from .signal import KernelFlow, kernel_fixed_point
 
 __all__ = ["TORCH_ACTIVATIONS", "ParallelMLP", "gradient_norms", "propagate"]
@@ -212,6 +212,13 @@ class ParallelMLP(nn.Module):
         self.num_models = m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(num_models, batch, out_dim)`` for inputs ``(batch, in_dim)`` or ``(num_models, batch, in_dim)``."""
+        check_tensor("x", x, kind="float")
+        in_dim = self.weights[0].shape[1]
+        if x.shape[-1:] != (in_dim,) or x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[0] != self.num_models):
+            raise ValueError(
+                f"x must have shape (batch, {in_dim}) or ({self.num_models}, batch, {in_dim}), got {tuple(x.shape)}"
+            )
         h = x.expand(self.num_models, *x.shape) if x.dim() == 2 else x
         for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, self.phi(h) if layer > 0 else h, w)

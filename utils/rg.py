@@ -165,6 +165,20 @@ def fixed_point(
     return x
 
 
+#: How far ``f(x_star)`` may lie from ``x_star`` (relative to ``1 + |x_star|``) for :func:`linearize`.
+_FIXED_POINT_TOL = 1e-6
+
+
+def _check_fixed(image: Any, x_star: Any) -> None:
+    """Raise ValueError naming ``x_star`` unless ``f(x_star) = x_star`` to ``_FIXED_POINT_TOL``."""
+    gap = float(np.linalg.norm(np.asarray(image, dtype=float) - np.asarray(x_star, dtype=float)))
+    if not gap <= _FIXED_POINT_TOL * (1.0 + float(np.linalg.norm(x_star))):
+        raise ValueError(
+            f"x_star must be a fixed point of f, but |f(x_star) - x_star| = {gap:.3g} at x_star = "
+            f"{np.asarray(x_star).tolist()}: find it first, e.g. with fixed_point(f, x0)"
+        )
+
+
 @dataclass(frozen=True)
 class Linearization:
     """The linearized RG map at a fixed point: ``f(x* + dx) ~ x* + eigenvalue * dx``."""
@@ -180,6 +194,7 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
 
     The derivative is a fourth-order central difference with spacing ``step`` (error ~ ``step^4``).
     ``nu = ln b / ln Lambda`` is the exponent of the correlation length, ``xi ~ |x - x*|^(-nu)``.
+    ``x_star`` must be a fixed point: ``|f(x*) - x*| <= 1e-6 (1 + |x*|)``.
     """
     check_callable("f", f, "a map x -> f(x)")
     x_star = check_real("x_star", x_star)
@@ -190,6 +205,7 @@ def linearize(f: Callable[[float], float], x_star: float, *, b: float = 2, step:
     ) / (12 * h)
     if not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"f must have a positive, finite slope at x_star = {x_star}, got f'(x_star) = {lam}")
+    _check_fixed(float(f(x_star)), x_star)
     y = float(np.log(lam) / np.log(b))
     nu = 1.0 / y if y != 0 else float("inf")
     return Linearization(x_star=x_star, eigenvalue=lam, y=y, nu=nu)
@@ -247,10 +263,12 @@ def linearize_map(f: Callable[[np.ndarray], Any], x_star: Any, *, b: float = 2, 
 
     The Jacobian is a central difference with spacing ``step`` (error ~ ``step^2``). Directions with
     ``y > 0`` grow under the flow (relevant), those with ``y < 0`` shrink (irrelevant); a negative
-    eigenvalue flips sign each step.
+    eigenvalue flips sign each step. ``x_star`` must be a fixed point, as in :func:`linearize`.
     """
     check_callable("f", f, "a map x -> f(x) on arrays of couplings")
     x = check_array("x_star", x_star).ravel()
+    if x.size == 0:
+        raise ValueError("x_star must hold at least one coupling, got an empty array")
     b = _check_rescaling(b)
     h = check_real("step", step, positive=True)
     n = x.size
@@ -262,6 +280,7 @@ def linearize_map(f: Callable[[np.ndarray], Any], x_star: Any, *, b: float = 2, 
             M[:, j] = (np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * h)
     if not np.all(np.isfinite(M)):
         raise ValueError(f"f must be differentiable at x_star = {x}, got a Jacobian with non-finite entries")
+    _check_fixed(np.asarray(f(x), dtype=float).ravel(), x)
     lam, vec = np.linalg.eig(M)
     if np.any(np.abs(lam.imag) > 1e-9 * np.abs(lam).max()):
         raise ValueError(f"f must have real eigenvalues at x_star = {x}, got {lam}")

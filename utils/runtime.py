@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from ._validate import check_int, check_seed
+from ._validate import check_bool, check_int, check_seed
 
 __all__ = ["DEVICE_PATTERN", "get_device", "setup"]
 
@@ -39,6 +39,7 @@ def get_device(prefer_gpu: bool = True) -> str:
     The environment variable ``PTDL_DEVICE`` (``cpu``, ``cuda``, ``cuda:N`` or ``mps``) overrides
     the choice, e.g. ``PTDL_DEVICE=cpu`` to keep a GPU machine on the CPU numbers of the book.
     """
+    prefer_gpu = check_bool("prefer_gpu", prefer_gpu)
     override = os.environ.get("PTDL_DEVICE", "").strip()
     if override:
         if not re.fullmatch(DEVICE_PATTERN, override):

@@ -27,6 +27,8 @@ ReLU (and linear) networks are scale invariant, so their length map is linear in
 :func:`kernel_fixed_point` returns ``inf``; at ``sigma_w^2 = 2, sigma_b = 0`` (He
 initialization) every ``q`` is a fixed point (marginal) and it returns ``nan``.
 ``chi_1 = sigma_w^2 / 2`` for ReLU whatever ``q`` is, so ``critical_sigma_w`` is ``sqrt(2)``.
+:func:`leaky_relu` gives the leaky ReLUs, also in closed form (a second member of ReLU's
+scale-invariant universality class); every function here takes one as ``activation``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ._activations import ACTIVATIONS, ActivationLike, expect, expect2, resolve
+from ._activations import ACTIVATIONS, ActivationLike, expect, expect2, leaky_relu, resolve
 from ._validate import check_array, check_int, check_real, float_or_array
 
 __all__ = [
@@ -46,10 +48,12 @@ __all__ = [
     "KernelFlow",
     "chi",
     "chi_parallel",
+    "correlation_fixed_point",
     "critical_sigma_w",
     "depth_scales",
     "kernel_fixed_point",
     "kernel_flow",
+    "leaky_relu",
     "length_map",
     "relu_length_fluctuations",
     "relu_log_length_variance",
@@ -206,7 +210,7 @@ def chi_parallel(sigma_w: float, sigma_b: float, activation: ActivationLike = "t
     return float(sw**2 * expect(lambda u: act.dphi(u) ** 2 + act.phi(u) * act.d2phi(u), np.asarray(q)))
 
 
-def _correlation_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
+def correlation_fixed_point(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") -> float:
     """The stable fixed point ``c*`` of the correlation map at ``q = q*`` (chapter 5).
 
     ``c* = 1`` in the ordered phase and at criticality (``chi_1 <= 1``); ``c* < 1`` in the
@@ -238,7 +242,7 @@ def _chi_c(sigma_w: float, sigma_b: float, activation: ActivationLike = "tanh") 
     """
     sw, sb = _check_sigmas(sigma_w, sigma_b)
     act = resolve(activation)
-    c_star = _correlation_fixed_point(sw, sb, activation)
+    c_star = correlation_fixed_point(sw, sb, activation)
     if act.slope2 is not None or c_star == 1.0:
         return chi(sw, sb, activation)
     q = kernel_fixed_point(sw, sb, activation)
@@ -282,6 +286,14 @@ def critical_sigma_w(sigma_b: float, activation: ActivationLike = "tanh") -> flo
     return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200))
 
 
+def _depths(depth: int | np.ndarray) -> np.ndarray:
+    """Layer indices ``l >= 1`` (whole numbers, a scalar or an array) as a float array."""
+    ls = check_array("depth", depth, low=1.0)
+    if np.any(ls != np.round(ls)):
+        raise ValueError(f"depth must hold whole numbers of layers, got {ls[ls != np.round(ls)][:5].tolist()}")
+    return ls
+
+
 def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.ndarray:
     """Exact ``Var[q^l] / E[q^l]^2`` at width ``N`` for ReLU at ``sigma_w^2 = 2, sigma_b = 0`` (chapter 5).
 
@@ -292,7 +304,7 @@ def relu_length_fluctuations(depth: int | np.ndarray, width: int) -> float | np.
     and the last layer's ``chi^2_N / N`` gives ``1 + 2/N``. About ``5 l / N`` for ``1 << l << N``.
     """
     width = check_int("width", width, minimum=1)
-    ls = check_array("depth", depth, low=1.0)
+    ls = _depths(depth)
     n = float(width)
     out = (1.0 + 3.0 / (n + 2.0)) * (1.0 + 5.0 / n) ** (ls - 1) * (1.0 + 2.0 / n) - 1.0
     return float_or_array(out, depth)
@@ -310,7 +322,7 @@ def relu_log_length_variance(depth: int | np.ndarray, width: int) -> float | np.
     from scipy.stats import binom
 
     width = check_int("width", width, minimum=2)
-    ls = check_array("depth", depth, low=1.0)
+    ls = _depths(depth)
     k = np.arange(1, width + 1)
     p = binom.pmf(k, width, 0.5)
     p = p / p.sum()

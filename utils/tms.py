@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from ._validate import check_int, check_real, check_seed
+from ._validate import check_array, check_int, check_real, check_seed
 
 __all__ = ["kgon", "kgon_parameters", "loss", "sample_inputs"]
 
@@ -80,17 +80,17 @@ def loss(W: Any, b: Any) -> Any:
     """
     xp = _namespace(W)
     if xp is np:
-        W = np.asarray(W, dtype=float)
-        b = np.asarray(b, dtype=float)
+        W = check_array("W", W)
+        b = check_array("b", b)
     elif _namespace(b) is not xp:
         raise TypeError("b must be a torch tensor when W is one")
+    elif not (W.dtype.is_floating_point and b.dtype.is_floating_point):
+        raise TypeError(f"W and b must be floating-point tensors, got {W.dtype} and {b.dtype}")
     if W.ndim < 2:
         raise ValueError(f"W must have shape (..., m, c), got {tuple(W.shape)}")
     c = W.shape[-1]
     if b.ndim < 1 or b.shape[-1] != c:
         raise ValueError(f"b must have shape (..., {c}) to match W of shape {tuple(W.shape)}, got {tuple(b.shape)}")
-    if xp is np and not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise ValueError("W and b must be finite")
     gram = W.mT @ W  # gram[..., j, i] = w_j . w_i: output j's slope for input feature i
     eye = xp.eye(c, dtype=W.dtype) if xp is np else xp.eye(c, dtype=W.dtype, device=W.device)
     per_pair = _interval_loss(gram, b[..., :, None], eye, xp)

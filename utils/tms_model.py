@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._validate import check_array, check_tensor
+
 __all__ = ["ToyModelOfSuperposition"]
 
 
@@ -22,12 +24,16 @@ class ToyModelOfSuperposition(nn.Module):
 
     def __init__(self, W: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> None:
         super().__init__()
-        W = torch.as_tensor(np.asarray(W, dtype=float) if not isinstance(W, torch.Tensor) else W).detach().double()
-        b = torch.as_tensor(np.asarray(b, dtype=float) if not isinstance(b, torch.Tensor) else b).detach().double()
+        W = torch.as_tensor(check_array("W", W))
+        b = torch.as_tensor(check_array("b", b))
         if W.ndim != 2 or b.shape != (W.shape[1],):
             raise ValueError(f"W must have shape (m, c) and b shape (c,), got {tuple(W.shape)} and {tuple(b.shape)}")
         self.W = nn.Parameter(W.clone())
         self.b = nn.Parameter(b.clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``ReLU(W^T W x + b)`` for each row of ``x`` (``[n, c]``)."""
+        check_tensor("x", x, kind="float")
+        if x.shape[-1:] != self.b.shape:
+            raise ValueError(f"x must have shape [n, {self.b.shape[0]}] (one row per input), got {tuple(x.shape)}")
         return torch.relu(x @ self.W.T @ self.W + self.b)

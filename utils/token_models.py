@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_int, check_module, check_seed, eval_mode
+from ._validate import check_int, check_seed, check_tensor, check_tokens, eval_mode
 
 __all__ = [
     "TokenMLP",
@@ -52,7 +52,8 @@ class TokenMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape ``[n, num_out, vocab]`` for integer tokens ``x`` of shape ``[n, num_in]``."""
-        if x.ndim != 2 or x.shape[1] != self.num_in:
+        check_tokens("x", x, self.vocab, f"[n, {self.num_in}]")
+        if x.shape[1] != self.num_in:
             raise ValueError(f"x must have shape [n, {self.num_in}], got {tuple(x.shape)}")
         onehot = nn.functional.one_hot(x.long(), self.vocab).to(self.net[0].weight.dtype)
         return self.net(onehot.flatten(1)).view(-1, self.num_out, self.vocab)
@@ -113,7 +114,8 @@ class TokenMLPEnsemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[num_models, n, num_out, vocab]``; ``x`` is ``[n, num_in]``, or ``[n, num_in + num_out]`` if autoregressive."""
         k = self.num_in + (self.num_out if self.autoregressive else 0)
-        if x.ndim != 2 or x.shape[1] != k:
+        check_tokens("x", x, self.vocab, f"[n, {k}]")
+        if x.shape[1] != k:
             raise ValueError(f"x must have shape [n, {k}], got {tuple(x.shape)}")
         x = x.long()
         m, n, t, w = self.num_models, x.shape[0], self.num_out, self.width
@@ -148,20 +150,36 @@ class TokenMLPEnsemble(nn.Module):
 
 def ensemble_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Sum over models of each model's mean cross-entropy (nats per token); logits ``[m, n, length, vocab]``."""
+    check_tensor("logits", logits, kind="float")
+    check_tensor("targets", targets, kind="int")
     if logits.ndim != 4 or targets.shape != logits.shape[1:3]:
         raise ValueError(
             f"logits must be [m, n, length, vocab] and targets [n, length], "
             f"got {tuple(logits.shape)} and {tuple(targets.shape)}"
+        )
+    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[-1]):
+        raise ValueError(
+            f"targets must hold tokens in [0, {logits.shape[-1]}) (the vocabulary of logits), "
+            f"got values from {int(targets.min())} to {int(targets.max())}"
         )
     logp = torch.log_softmax(logits, dim=-1)
     picked = logp.gather(-1, targets.long().expand(logits.shape[0], -1, -1).unsqueeze(-1))
     return -picked.mean(dim=(1, 2, 3)).sum()
 
 
+def _check_ensemble(model: object) -> None:
+    if not isinstance(model, TokenMLPEnsemble):
+        raise TypeError(f"model must be a TokenMLPEnsemble, got {type(model).__name__}")
+
+
 @torch.no_grad()
 def generate_tokens(model: TokenMLPEnsemble, x: torch.Tensor) -> torch.Tensor:
     """Greedy answers ``[num_models, n, num_out]``: argmax at each position, fed back if autoregressive."""
-    with eval_mode(check_module("model", model)):
+    _check_ensemble(model)
+    check_tokens("x", x, model.vocab, f"[n, {model.num_in}]")
+    if x.shape[1] != model.num_in:
+        raise ValueError(f"x must have shape [n, {model.num_in}] (the questions alone), got {tuple(x.shape)}")
+    with eval_mode(model):
         if not model.autoregressive:
             return model(x).argmax(-1)
         m, n, t = model.num_models, x.shape[0], model.num_out
@@ -177,7 +195,15 @@ def generate_tokens(model: TokenMLPEnsemble, x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def answer_log_likelihood(model: TokenMLPEnsemble, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``log p(y | x)`` in nats, ``[num_models, n]``: sum over positions of ``log p(y_t | x, y_<t)``."""
-    with eval_mode(check_module("model", model)):
+    _check_ensemble(model)
+    check_tokens("x", x, model.vocab, f"[n, {model.num_in}]")
+    check_tokens("y", y, model.vocab, f"[{x.shape[0]}, {model.num_out}]")
+    if x.shape[1] != model.num_in or y.shape != (x.shape[0], model.num_out):
+        raise ValueError(
+            f"x and y must have shapes [n, {model.num_in}] and [n, {model.num_out}], "
+            f"got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    with eval_mode(model):
         inp = torch.cat([x, y], dim=1) if model.autoregressive else x
         logp = torch.log_softmax(model(inp), dim=-1)
         return logp.gather(-1, y.long().expand(model.num_models, -1, -1).unsqueeze(-1)).squeeze(-1).sum(-1)

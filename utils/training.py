@@ -21,10 +21,12 @@ import torch
 from torch import nn
 
 from ._validate import (
+    check_bool,
     check_callable,
     check_choice,
     check_data,
     check_int,
+    check_mean_loss,
     check_module,
     check_real,
     check_seed,
@@ -54,7 +56,7 @@ class History:
     step: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
-    evals: dict[str, list[float]] = field(default_factory=dict)
+    evals: dict[str, list[float | np.ndarray]] = field(default_factory=dict)
 
     def final(self, key: str) -> float:
         """The last recorded value of an evaluation ``key`` (e.g. ``"test/accuracy"``)."""
@@ -69,12 +71,31 @@ class History:
         return out
 
 
+def _probe_value(name: str, value: object) -> float | np.ndarray:
+    """A probe's reading: a float for a number, a NumPy copy for an array or tensor of several."""
+    arr = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.size == 0:
+        raise ValueError(f"probes[{name!r}] returned an empty array")
+    return arr
+
+
 def _make_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _check_mapping(name: str, value: Mapping | None) -> dict:
+    """``value`` (a mapping from names, or None for none) as a dict, else raise TypeError naming ``name``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict from names to values, got {type(value).__name__}")
+    return dict(value)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -114,7 +135,7 @@ def train(
     grad_clip: float | None = None,
     seed: int = 0,
     progress: bool = True,
-    probes: Mapping[str, Callable[[nn.Module], float]] | None = None,
+    probes: Mapping[str, Callable[[nn.Module], float | np.ndarray]] | None = None,
 ) -> History:
     """Minimise the mean loss ``loss_fn(model(x), y)`` over ``data = (x, y)`` for ``steps`` steps.
 
@@ -123,7 +144,8 @@ def train(
     ``lr_schedule(step)`` multiplies ``lr``. Every ``eval_every`` steps (and at the end) the
     loss and ``metrics`` are evaluated on each of ``eval_sets`` (default ``{"train": data}``).
     ``probes`` (name -> function of the model, e.g. an attention score) are recorded at the same
-    steps as ``"probe/<name>"``. The model is trained in place; a non-finite loss stops training
+    steps as ``"probe/<name>"``: a number, or an array (e.g. one value per network of a batched
+    model, chapter 5), copied as it is. The model is trained in place; a non-finite loss stops training
     with an error.
     """
     check_module("model", model)
@@ -150,9 +172,15 @@ def train(
     seed = check_seed("seed", seed)
     if lr_schedule is not None:
         check_callable("lr_schedule", lr_schedule, "lr_schedule(step) -> factor")
-    sets = dict(eval_sets) if eval_sets is not None else {"train": (x, y)}
+    sets = {"train": (x, y)} if eval_sets is None else _check_mapping("eval_sets", eval_sets)
     for name, d in sets.items():
         check_data(f"eval_sets[{name!r}]", d)
+    for name, fn in _check_mapping("metrics", metrics).items():
+        check_callable(f"metrics[{name!r}]", fn, "metric(model(x), y) -> number")
+    for name, fn in _check_mapping("probes", probes).items():
+        check_callable(f"probes[{name!r}]", fn, "probe(model) -> number")
+    progress = check_bool("progress", progress)
+    check_mean_loss(model, loss_fn, x, y, sum_ok=True)
 
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay, momentum)
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -166,7 +194,7 @@ def train(
                 history.evals.setdefault(f"{set_name}/{key}", []).append(value)
         for name, fn in (probes or {}).items():
             with torch.no_grad():
-                history.evals.setdefault(f"probe/{name}", []).append(float(fn(model)))
+                history.evals.setdefault(f"probe/{name}", []).append(_probe_value(name, fn(model)))
 
     model.train()
     bar = _progress(range(1, steps + 1), desc="training", total=steps) if progress else range(1, steps + 1)

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from .copies import ANSWER_KEY, STUDENT, write_copies
-from .grading import grade, write_csv
 from .parse import FormatError
 
 
@@ -60,16 +59,106 @@ def _copies(kind: str, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """Where the gradebook files go: given, or next to the long CSV (``grades.csv`` -> ``grades-*``)."""
+    csv_path = Path(args.csv)
+    stem = csv_path.with_suffix("")
+    return {
+        "gradebook": Path(args.gradebook or f"{stem}-gradebook.csv"),
+        "rubric": Path(args.rubric or f"{stem}-rubric.csv"),
+        "feedback": Path(args.feedback or f"{stem}-feedback"),
+        "details": Path(f"{stem}-details.json"),
+    }
+
+
+def _write_gradebook(subs: list, args: argparse.Namespace, seed: int) -> None:
+    from .gradebook import build, read_roster, save_details, write_feedback, write_wide
+
+    out = _outputs(args)
+    roster = read_roster(args.roster) if args.roster else None
+    book = build(subs, roster=roster, rubric=out["rubric"])
+    write_wide(book, out["gradebook"], total_name=args.total_name)
+    written = write_feedback(book, out["feedback"])
+    save_details(subs, out["details"], seed=seed)
+    for warning in book.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    marked = sum(1 for (_, _), (v, _) in book.written.items() if v is not None)
+    print(f"gradebook (Canvas CSV): {out['gradebook']}")
+    print(f"rubric sheet for the written parts: {out['rubric']} ({marked} of {len(book.written)} marked)")
+    print(f"feedback: {len(written)} file(s) in {out['feedback']}/")
+
+
 def _grade(args: argparse.Namespace) -> int:
-    rows = grade(
-        args.submissions, timeout=args.timeout, check_timeout=args.check_timeout, chapter=args.chapter, jobs=args.jobs
-    )
+    import secrets
+
+    from .sandbox import UNPROTECTED, Limits, SandboxUnavailable, bubblewrap_problem
+
+    problem = bubblewrap_problem()
+    if problem is not None:
+        if not args.unsafe:
+            print(f"error: no sandbox: {problem}.", file=sys.stderr)
+            print(
+                "Grading runs students' code; without a sandbox it runs with your rights. Install bubblewrap, "
+                "grade in a Linux VM or container (see instructors.md), or pass UNSAFE=1 (--unsafe) to grade "
+                "without protection.",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"WARNING: grading WITHOUT a sandbox ({problem}). Not protected:", file=sys.stderr)
+        for line in UNPROTECTED:
+            print(f"  - {line}", file=sys.stderr)
+    from .grading import grade_all, write_csv
+
+    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    limits = Limits(memory=int(args.memory * 2**30))
+    try:
+        subs = grade_all(
+            args.submissions,
+            timeout=args.timeout,
+            cell_timeout=args.cell_timeout,
+            check_timeout=args.check_timeout,
+            chapter=args.chapter,
+            jobs=args.jobs,
+            seed=seed,
+            limits=limits,
+            unsafe=args.unsafe,
+        )
+    except SandboxUnavailable as exc:
+        print(f"error: no sandbox: {exc}", file=sys.stderr)
+        return 2
+    rows = [row for sub in subs for row in sub.rows()]
     write_csv(rows, args.csv)
-    for notebook in dict.fromkeys(r.notebook for r in rows):
-        mine = [r for r in rows if r.notebook == notebook]
-        print(f"{notebook}: {sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g}")
-    print(f"{len(rows)} row(s) written to {args.csv}")
+    for sub in subs:
+        mine = [r for r in sub.rows()]
+        print(f"{sub.path}: {sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g} ({sub.seconds:.0f} s)")
+    print(f"{len(rows)} row(s) written to {args.csv} (test cases drawn with seed {seed})")
+    _write_gradebook(subs, args, seed)
     return 0
+
+
+def _gradebook(args: argparse.Namespace) -> int:
+    from .gradebook import load_details
+
+    details = _outputs(args)["details"]
+    if not details.exists():
+        print(f"error: {details} not found: run `make grade` (python -m utils.coursework grade) first", file=sys.stderr)
+        return 2
+    subs, seed = load_details(details)
+    _write_gradebook(subs, args, seed)
+    return 0
+
+
+def _gradebook_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--csv", default="grades.csv", help="the long-form grades CSV (default: %(default)s)")
+    parser.add_argument(
+        "--roster", default=None, help="roster CSV: Canvas's gradebook export, or columns file,Student,..."
+    )
+    parser.add_argument("--gradebook", default=None, help="Canvas gradebook CSV (default: <csv stem>-gradebook.csv)")
+    parser.add_argument(
+        "--rubric", default=None, help="rubric sheet for written parts (default: <csv stem>-rubric.csv)"
+    )
+    parser.add_argument("--feedback", default=None, help="folder of feedback files (default: <csv stem>-feedback)")
+    parser.add_argument("--total-name", default="Coursework total", help="the total's column (default: %(default)s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,18 +172,28 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("notebooks", nargs="*", help="source notebooks (default: every chapter)")
     key.add_argument("--out", default="_build/answer-key", help="output folder (default: %(default)s)")
     key.add_argument("--tag", default=None, help="pin the Colab setup cell to this git tag")
-    grader = sub.add_parser("grade", help="grade submitted notebooks into a long-form CSV")
+    grader = sub.add_parser("grade", help="grade submitted notebooks (long CSV, Canvas gradebook, rubric, feedback)")
     grader.add_argument("submissions", nargs="+", help="submitted notebooks")
-    grader.add_argument("--csv", default="grades.csv", help="output CSV (default: %(default)s)")
+    _gradebook_options(grader)
     grader.add_argument(
-        "--timeout", type=float, default=300, help="seconds for running one notebook (default: %(default)s)"
+        "--timeout", type=float, default=900, help="seconds for running one notebook's cells (default: %(default)s)"
     )
-    grader.add_argument("--check-timeout", type=float, default=60, help="seconds for one check (default: %(default)s)")
+    grader.add_argument("--cell-timeout", type=float, default=300, help="seconds for one cell (default: %(default)s)")
+    grader.add_argument(
+        "--check-timeout", type=float, default=60, help="seconds for one exercise's test cases (default: %(default)s)"
+    )
     grader.add_argument("--chapter", type=int, default=None, help="chapter number, if the notebooks do not tell")
     grader.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: %(default)s)")
+    grader.add_argument("--seed", type=int, default=None, help="seed of the test cases (default: a fresh one)")
+    grader.add_argument("--memory", type=float, default=4, help="GiB of memory per kernel (default: %(default)s)")
+    grader.add_argument("--unsafe", action="store_true", help="grade without a sandbox if none is available")
+    book = sub.add_parser("gradebook", help="rebuild the gradebook and feedback (after marking the rubric sheet)")
+    _gradebook_options(book)
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "gradebook":
+        return _gradebook(args)
     return _copies(STUDENT if args.command == "student" else ANSWER_KEY, args)
 
 
