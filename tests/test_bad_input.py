@@ -2,7 +2,8 @@
 
 One row per mistake: the call, the error type, and the start of its message (which names the
 argument). The module tests check each module's own arguments; this table holds the cases of
-the issue's review and the same kinds of mistake in the other public functions: a target that
+the issue's review (first_step(threshold=nan) and classify_run(-5, 3) are in test_grokking.py's
+table) and the same kinds of mistake in the other public functions: a target that
 broadcasts against the output, ragged or non-finite arrays, wrong dtypes, shapes and ranges.
 """
 
@@ -106,12 +107,6 @@ CASES = {
         ValueError,
         r"^x_star must be a fixed point of f",
     ),
-    "first_step: threshold nan": (
-        lambda: grokking.first_step(np.arange(3), np.arange(3.0), math.nan),
-        ValueError,
-        r"^threshold must be finite",
-    ),
-    "classify_run: negative step": (lambda: grokking.classify_run(-5, 3), ValueError, r"^step_a must be >= 0"),
     "colors(-1)": (lambda: plotting.colors(-1), ValueError, r"^num_colors must be >= 1"),
     "sequential(0)": (lambda: plotting.sequential(0), ValueError, r"^num_colors must be >= 1"),
     "sequential: unknown colormap": (lambda: plotting.sequential(3, "nope"), ValueError, r"^cmap must be the name"),

@@ -516,12 +516,27 @@ def test_rows_layout_packs_and_measures_like_numpy(L: int) -> None:
     np.testing.assert_allclose(m[:, 0], ising.magnetization(spins), atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel", ["rows", "scalar"])
 @pytest.mark.parametrize("T", [1.8, 2.5])
-def test_rows_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
-    # the multiword kernel (side shifts wrapping at bit n - 1) on a lattice small enough to enumerate
+def test_rows_and_scalar_kernels_match_exact_enumeration_on_4x4(kernel: str, T: float) -> None:
+    # the kernels sample_observables does not choose at L = 4 (test_samplers_match_exact_enumeration_on_4x4
+    # checks the one it does), on a lattice small enough to enumerate: the multiword kernel (side shifts
+    # wrapping at bit n - 1) and the scalar one
     exact = _exact_l4(T)
-    chain = ising._Chain(4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=13, start="ordered")
-    chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
+    chain = ising._Chain(
+        4,
+        T,
+        num_samples=1,
+        num_burnin=0,
+        thin=1,
+        algorithm="metropolis",
+        seed=13,
+        start="ordered",
+        multispin=kernel == "rows",
+    )
+    if kernel == "rows":
+        chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
+    assert (chain.packed is None) == (kernel == "scalar")
     n = 40_000
     m, e = np.empty((1, n)), np.empty((1, n))
     chain.run(100)
@@ -595,24 +610,6 @@ def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int)
     assert len(np.unique(spins)) == 2
     np.testing.assert_allclose(obs.e, ising.energy(spins), atol=1e-12)
     np.testing.assert_allclose(obs.m, ising.magnetization(spins), atol=1e-12)
-
-
-@pytest.mark.parametrize("T", [1.8, 2.5])
-def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
-    exact = _exact_l4(T)
-    chain = ising._Chain(
-        4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
-    )
-    assert chain.packed is None
-    n = 40_000
-    m, e = np.empty((1, n)), np.empty((1, n))
-    chain.run(100)
-    for k in range(n):
-        chain.run(1)
-        chain.measure(m, e, k)
-    for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
-        err = float(mcmc.binned_error(x, 40))
-        assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
 
 
 def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
