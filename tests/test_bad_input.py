@@ -21,16 +21,19 @@ from utils import (
     addition,
     attention,
     bayes,
+    branching,
     curvature,
     deep_linear,
     fourier,
     fss,
     grokking,
     icl,
+    induction,
     ising,
     llc,
     mcmc,
     metrics,
+    modular,
     plotting,
     random_networks,
     rg,
@@ -309,6 +312,32 @@ CASES = {
         lambda: addition.decode_numbers([[1, 2], [3]], 2),
         ValueError,
         r"^tokens must be a rectangular array",
+    ),
+    # -- a held-out sample (130 further calls; these were the ones without a named error) -----------
+    "pgf: geometric beyond its radius of convergence": (  # gave 1 / (1 + m (1 - s)) = -1 for E[s^k] = inf
+        lambda: branching.pgf(3.0, 1.0, "geometric"),
+        ValueError,
+        r"^s must satisfy \|s\| < 1 \+ 1/m for geometric offspring .*got s = 3",
+    ),
+    "pgf: geometric, one s of an array beyond the radius": (
+        lambda: branching.pgf(np.array([0.5, -2.5]), 1.0, "geometric"),
+        ValueError,
+        r"^s must satisfy \|s\| < 1 \+ 1/m .*got s = -2.5",
+    ),
+    "train_modular: fewer data sets than networks": (  # said "got list"
+        lambda: grokking.train_modular(
+            grokking.ModularMLP(5, embed_dim=3, width=4, num_models=2),
+            [modular.modular_arithmetic(5, train_fraction=0.5)],
+            steps=1,
+            progress=False,
+        ),
+        ValueError,
+        r"^data must be a list of 2 \(train, test\) pairs, one per network, got 1$",
+    ),
+    "evaluate_heads: float tokens": (  # said "got Tensor"
+        lambda: induction.evaluate_heads(induction.AttentionOnlyTransformer(8, 6), torch.zeros(2, 6)),
+        TypeError,
+        r"^tokens must be an int64 tensor \(token ids\), got dtype torch.float32",
     ),
 }
 

@@ -148,7 +148,8 @@ class AttentionOnlyTransformer(nn.Module):
 
     def _check_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.int64:
-            raise TypeError(f"tokens must be an int64 tensor, got {type(tokens).__name__}")
+            got = f"dtype {tokens.dtype}" if isinstance(tokens, torch.Tensor) else type(tokens).__name__
+            raise TypeError(f"tokens must be an int64 tensor (token ids), got {got}")
         if tokens.ndim == 2:
             tokens = tokens.expand(self.num_models, *tokens.shape)
         if tokens.ndim != 3 or tokens.shape[0] != self.num_models or not 1 <= tokens.shape[2] <= self.seq_len:
