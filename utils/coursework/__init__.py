@@ -5,7 +5,8 @@ Run it from the repository root (the Makefile does)::
     python -m utils.coursework student [--tag TAG]  # -> _build/student/chapters
     python -m utils.coursework answer-key  # -> _build/answer-key/chapters
     python -m utils.coursework grade a.ipynb b.ipynb --csv grades.csv
-    python -m utils.coursework gradebook --csv grades.csv  # after marking the rubric sheet
+    # after marking the rubric sheet:
+    python -m utils.coursework gradebook --csv grades.csv
 
 Students never need this package: the notebooks import :mod:`utils.exercises` for their checks,
 and nothing in :mod:`utils` imports :mod:`utils.coursework`. Its imports (:data:`REQUIRES`) are

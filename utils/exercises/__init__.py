@@ -22,9 +22,14 @@ and ``make grade`` rely on it):
   exercise label to a :class:`Graded` entry (function name, check, points, the course functions
   the answer must not call, the points of a hand-marked "why" part)::
 
-      GRADED = {"ch02-ex-fixed-point":
-                Graded("my_extinction", check_extinction_probability,
-                       forbid=("utils.branching.extinction_probability",), written=1)}
+      GRADED = {
+          "ch02-ex-fixed-point": Graded(
+              "my_extinction",
+              check_extinction_probability,
+              forbid=("utils.branching.extinction_probability",),
+              written=1,
+          )
+      }
 
   and its written exercises, with their points, in a ``WRITTEN`` table. Grading goes by
   function name, so cells a student adds do not break it.
