@@ -1,4 +1,4 @@
-"""Why the LLC estimator runs low on a network with a width-1 hidden layer: the start at w*, not the sampler.
+"""Why the LLC estimator runs low on a network with a width-1 hidden layer: a heavy tail of the chains' means.
 
 The network is the zero-teacher [2, 1, 2, 2] of ``bench/llc_accuracy.py``: ``f(x) = C b a^T x``
 with ``a`` in R^2, ``b`` in R^2 (the 2x1 layer), ``C`` 2x2, whitened inputs, so
@@ -10,12 +10,14 @@ with ``a`` in R^2, ``b`` in R^2 (the 2x1 layer), ``C`` 2x2, whitened inputs, so
    1) with the step ``utils.llc`` picks for this network, either from ``w* = 0`` as the
    estimator does (``--start origin``) or from exact posterior draws, importance-resampled
    (``--start posterior``), and prints the mean of ``nbeta L_n`` over all chains and steps after
-   the first quarter, ± the spread over chains / sqrt(chains).
+   the first quarter, ± the spread over chains / sqrt(chains), and quantiles of the per-chain
+   means.
 
-MALA leaves the posterior invariant, so started from exact draws it must stay on the target;
-started at ``w* = 0`` it is low when the chains have not yet reached equilibrium.
+MALA leaves the posterior invariant, so started from exact draws its expectation is the target;
+the quantiles show how it gets there: most chains sit below the target and a rare chain far
+above it (bench/README.md).
 
-    .venv/bin/python bench/llc_bottleneck.py --start origin --steps 200000 --chains 64
+    .venv/bin/python bench/llc_bottleneck.py --start origin --steps 64000 --chains 256 --seed 2
     .venv/bin/python bench/llc_bottleneck.py --start posterior --steps 16000 --chains 256
 """
 
