@@ -2,7 +2,8 @@
 
 One row per mistake: the call, the error type, and the start of its message (which names the
 argument). The module tests check each module's own arguments; this table holds the cases of
-the issue's review and the same kinds of mistake in the other public functions: a target that
+the issue's review (first_step(threshold=nan) and classify_run(-5, 3) are in test_grokking.py's
+table) and the same kinds of mistake in the other public functions: a target that
 broadcasts against the output, ragged or non-finite arrays, wrong dtypes, shapes and ranges.
 """
 
@@ -20,16 +21,19 @@ from utils import (
     addition,
     attention,
     bayes,
+    branching,
     curvature,
     deep_linear,
     fourier,
     fss,
     grokking,
     icl,
+    induction,
     ising,
     llc,
     mcmc,
     metrics,
+    modular,
     plotting,
     random_networks,
     rg,
@@ -106,12 +110,6 @@ CASES = {
         ValueError,
         r"^x_star must be a fixed point of f",
     ),
-    "first_step: threshold nan": (
-        lambda: grokking.first_step(np.arange(3), np.arange(3.0), math.nan),
-        ValueError,
-        r"^threshold must be finite",
-    ),
-    "classify_run: negative step": (lambda: grokking.classify_run(-5, 3), ValueError, r"^step_a must be >= 0"),
     "colors(-1)": (lambda: plotting.colors(-1), ValueError, r"^num_colors must be >= 1"),
     "sequential(0)": (lambda: plotting.sequential(0), ValueError, r"^num_colors must be >= 1"),
     "sequential: unknown colormap": (lambda: plotting.sequential(3, "nope"), ValueError, r"^cmap must be the name"),
@@ -314,6 +312,32 @@ CASES = {
         lambda: addition.decode_numbers([[1, 2], [3]], 2),
         ValueError,
         r"^tokens must be a rectangular array",
+    ),
+    # -- a held-out sample (130 further calls; these were the ones without a named error) -----------
+    "pgf: geometric beyond its radius of convergence": (  # gave 1 / (1 + m (1 - s)) = -1 for E[s^k] = inf
+        lambda: branching.pgf(3.0, 1.0, "geometric"),
+        ValueError,
+        r"^s must satisfy \|s\| < 1 \+ 1/m for geometric offspring .*got s = 3",
+    ),
+    "pgf: geometric, one s of an array beyond the radius": (
+        lambda: branching.pgf(np.array([0.5, -2.5]), 1.0, "geometric"),
+        ValueError,
+        r"^s must satisfy \|s\| < 1 \+ 1/m .*got s = -2.5",
+    ),
+    "train_modular: fewer data sets than networks": (  # said "got list"
+        lambda: grokking.train_modular(
+            grokking.ModularMLP(5, embed_dim=3, width=4, num_models=2),
+            [modular.modular_arithmetic(5, train_fraction=0.5)],
+            steps=1,
+            progress=False,
+        ),
+        ValueError,
+        r"^data must be a list of 2 \(train, test\) pairs, one per network, got 1$",
+    ),
+    "evaluate_heads: float tokens": (  # said "got Tensor"
+        lambda: induction.evaluate_heads(induction.AttentionOnlyTransformer(8, 6), torch.zeros(2, 6)),
+        TypeError,
+        r"^tokens must be an int64 tensor \(token ids\), got dtype torch.float32",
     ),
 }
 

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from utils import plotting
-from utils.controls import MAX_FRAMES, Explorer, Slider, explore, render_frame
+from utils.controls import MAX_FRAMES, Explorer, Slider, _render_frame, explore
 
 SEEN: list[tuple] = []
 
@@ -60,7 +60,7 @@ def test_one_frame_per_grid_point_drawn_with_those_values(explorer: Explorer) ->
     # the frame at (a, b) is the figure _draw makes for (a, b), rendered at 2x the screen size
     index = explorer.frame_index(a=2.0, b="square")
     fig = _draw(2.0, "square")
-    expected = _pixels(render_frame(fig))
+    expected = _pixels(_render_frame(fig))
     assert np.array_equal(_pixels(explorer.frames[index]), expected)
     assert _pixels(explorer.frames[0]).shape[:2] == (400, 600)  # 3 x 2 inches at savefig.dpi = 200
     assert explorer.size == (300, 200)

@@ -10,12 +10,12 @@ import torch
 from utils.induction import (
     AttentionOnlyTransformer,
     RepeatTask,
+    _previous_token_score,
     copying_score,
     evaluate_heads,
     in_context_score,
     induction_circuit,
     prefix_matching_score,
-    previous_token_score,
     train_induction,
 )
 
@@ -89,7 +89,7 @@ def test_scores_against_explicit_loops() -> None:
             if match:
                 total += sum(float(patterns[1, b, t, s]) for s in match)
                 count += 1
-    assert float(previous_token_score(patterns)[1]) == pytest.approx(prev, rel=1e-5)
+    assert float(_previous_token_score(patterns)[1]) == pytest.approx(prev, rel=1e-5)
     assert float(prefix_matching_score(patterns, tokens)[1]) == pytest.approx(total / count, rel=1e-5)
     # copying score: eigenvalues by hand for a 2 x 2 rotation-plus-scale (complex pair) and a reflection
     rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]]) * 2  # eigenvalues +-2i: real parts sum to 0

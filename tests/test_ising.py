@@ -516,18 +516,43 @@ def test_rows_layout_packs_and_measures_like_numpy(L: int) -> None:
     np.testing.assert_allclose(m[:, 0], ising.magnetization(spins), atol=1e-12)
 
 
-@pytest.mark.parametrize("T", [1.8, 2.5])
-def test_rows_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
-    # the multiword kernel (side shifts wrapping at bit n - 1) on a lattice small enough to enumerate
-    exact = _exact_l4(T)
-    chain = ising._Chain(4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=13, start="ordered")
-    chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
-    n = 40_000
+def _metropolis_chain(L: int, T, *, seed: int, multispin: bool = True) -> ising._Chain:
+    """One Metropolis chain of the sampler's internals, from the ordered start."""
+    return ising._Chain(
+        L,
+        T,
+        num_samples=1,
+        num_burnin=0,
+        thin=1,
+        algorithm="metropolis",
+        seed=seed,
+        start="ordered",
+        multispin=multispin,
+    )
+
+
+def _sweep_and_measure(chain: ising._Chain, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """100 sweeps of burn-in, then ``n`` sweeps with m and e measured after each: arrays ``[1, n]``."""
     m, e = np.empty((1, n)), np.empty((1, n))
     chain.run(100)
     for k in range(n):
         chain.run(1)
         chain.measure(m, e, k)
+    return m, e
+
+
+@pytest.mark.parametrize("kernel", ["rows", "scalar"])
+@pytest.mark.parametrize("T", [1.8, 2.5])
+def test_rows_and_scalar_kernels_match_exact_enumeration_on_4x4(kernel: str, T: float) -> None:
+    # the kernels sample_observables does not choose at L = 4 (test_samplers_match_exact_enumeration_on_4x4
+    # checks the one it does), on a lattice small enough to enumerate: the multiword kernel (side shifts
+    # wrapping at bit n - 1) and the scalar one
+    exact = _exact_l4(T)
+    chain = _metropolis_chain(4, T, seed=13, multispin=kernel == "rows")
+    if kernel == "rows":
+        chain.packed = _ising_multispin.Packed(chain.spins, rows=True)
+    assert (chain.packed is None) == (kernel == "scalar")
+    m, e = _sweep_and_measure(chain, 40_000)
     for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
         err = float(mcmc.binned_error(x, 40))
         assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
@@ -553,17 +578,7 @@ def test_multispin_kernels_equal_the_scalar_kernel_at_zero_temperature(L: int) -
     start = (2 * np.random.default_rng(L).integers(0, 2, size=(2, L, L)) - 1).astype(np.int8)
     chains = {}
     for name, multispin in (("scalar", False), ("packed", True), ("rows", True)):
-        chain = ising._Chain(
-            L,
-            [1.0, 2.0],
-            num_samples=1,
-            num_burnin=0,
-            thin=1,
-            algorithm="metropolis",
-            seed=1,
-            start="ordered",
-            multispin=multispin,
-        )
+        chain = _metropolis_chain(L, [1.0, 2.0], seed=1, multispin=multispin)
         chain.spins[:] = start
         chain.thresholds[:] = 0
         if multispin:
@@ -597,32 +612,8 @@ def test_packed_observables_equal_numpy_observables_of_unpacked_lattices(L: int)
     np.testing.assert_allclose(obs.m, ising.magnetization(spins), atol=1e-12)
 
 
-@pytest.mark.parametrize("T", [1.8, 2.5])
-def test_scalar_metropolis_kernel_matches_exact_enumeration_on_4x4(T: float) -> None:
-    exact = _exact_l4(T)
-    chain = ising._Chain(
-        4, T, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=12, start="ordered", multispin=False
-    )
-    assert chain.packed is None
-    n = 40_000
-    m, e = np.empty((1, n)), np.empty((1, n))
-    chain.run(100)
-    for k in range(n):
-        chain.run(1)
-        chain.measure(m, e, k)
-    for key, x in (("e", e[0]), ("m", m[0]), ("m2", m[0] ** 2)):
-        err = float(mcmc.binned_error(x, 40))
-        assert abs(x.mean() - exact[key]) < 5 * err + 1e-4, (key, x.mean(), exact[key], err)
-
-
 def test_scalar_kernel_runs_lattices_above_128_and_matches_onsager() -> None:
-    chain = ising._Chain(
-        132, 3.0, num_samples=1, num_burnin=0, thin=1, algorithm="metropolis", seed=4, start="ordered", multispin=False
-    )
+    chain = _metropolis_chain(132, 3.0, seed=4, multispin=False)
     assert chain.packed is None
-    m, e = np.empty((1, 200)), np.empty((1, 200))
-    chain.run(100)
-    for k in range(200):
-        chain.run(1)
-        chain.measure(m, e, k)
+    m, e = _sweep_and_measure(chain, 200)
     assert abs(e.mean() - ising_exact.onsager_energy(3.0)) < 5 * mcmc.binned_error(e[0]) + 1e-3

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from utils import ising, ising_exact, ising_field, mcmc
+from utils import ising, ising_field, mcmc
 
 # ------------------------------------------------------------------------------------------------
 # Exact enumeration, checked against independent answers
@@ -33,13 +33,18 @@ def test_exact_magnetization_matches_a_plain_loop(L: int, T: float, h: float) ->
     assert ising_field.exact_magnetization(L, T, h) == pytest.approx(brute_force_magnetization(L, T, h), rel=1e-12)
 
 
-def test_enumeration_gives_kaufmans_exact_energy_at_zero_field() -> None:
+def test_enumeration_gives_the_published_density_of_states_of_4x4() -> None:
+    # Beale (1996), PRL 76, 78: the exact g(E) of the periodic 4 x 4 lattice, E = -B = 0, 4, ..., 32
+    # (symmetric in E -> -E). Kaufman's energy against enumeration is test_ising's, on its own loop.
     M, B, counts = ising_field._density_of_states(4)
-    assert counts.sum() == 2**16
-    for T in (1.5, ising_exact.T_C, 3.5):
-        w = counts * np.exp((B - B.max()) / T)
-        u = -np.sum(w * B) / np.sum(w) / 16
-        assert u == pytest.approx(ising_exact.finite_lattice_energy(4, T), rel=1e-8)
+    g = {E: int(counts[B == -E].sum()) for E in range(-32, 33, 4)}
+    beale = {32: 2, 24: 32, 20: 64, 16: 424, 12: 1728, 8: 6688, 4: 13568, 0: 20524, 28: 0}
+    for E, count in beale.items():
+        assert g[E] == g[-E] == count, E
+    assert sum(g.values()) == counts.sum() == 2**16
+    # and each bond sum splits evenly between M and -M (spin-flip symmetry)
+    for m, b, c in zip(M, B, counts, strict=True):
+        assert c == counts[(M == -m) & (B == b)].sum()
 
 
 def test_exact_magnetization_limits_and_symmetry() -> None:

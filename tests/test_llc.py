@@ -195,7 +195,7 @@ def test_localization_sensitivity_matches_closed_form():
     assert res.localization_sensitivity == pytest.approx(exact, rel=0.25)
 
 
-@pytest.mark.parametrize("widths", [[4, 2, 3], [2, 1, 2, 2]])
+@pytest.mark.parametrize("widths", [[4, 2, 3], [2, 2, 2, 2]])
 def test_zero_teacher_networks_land_on_exact_targets(widths):
     # step_size="auto" and every other setting at its default, against exact_llc_target (utils.slt).
     model, data = deep_linear_network(widths, 0, n=10_000, whiten=True, dtype=torch.float64)

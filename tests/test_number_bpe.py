@@ -30,31 +30,29 @@ def _textbook_bpe(numbers: list[int], num_merges: int) -> tuple[list[str], list[
             tokens.append(pair[0] + pair[1])
         merged: dict[tuple[str, ...], int] = {}
         for word, freq in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
-                    out.append(pair[0] + pair[1])
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            merged[tuple(out)] = merged.get(tuple(out), 0) + freq
+            out = tuple(_merge(list(word), pair))
+            merged[out] = merged.get(out, 0) + freq
         words = merged
     return tokens, merges
+
+
+def _merge(word: list[str], pair: tuple[str, str]) -> list[str]:
+    """Replace each occurrence of ``pair`` in ``word``, left to right, by the joined token."""
+    out, i = [], 0
+    while i < len(word):
+        if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+            out.append(pair[0] + pair[1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
 
 
 def _textbook_split(number: int, merges: list[tuple[str, str]]) -> list[str]:
     word = list(str(number))
     for pair in merges:
-        out, i = [], 0
-        while i < len(word):
-            if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
-                out.append(pair[0] + pair[1])
-                i += 2
-            else:
-                out.append(word[i])
-                i += 1
-        word = out
+        word = _merge(word, pair)
     return word
 
 

@@ -324,7 +324,25 @@ def test_relu_length_fluctuations_exact_finite_width() -> None:
     assert (
         np.max(np.abs(ratio / exact - 1)) < 0.15
     )  # 3000 networks: the sampling error of a heavy-tailed variance is ~5 %
-    assert sig.relu_length_fluctuations(1, 1000) == pytest.approx((1 + 3 / 1002) * (1 + 2 / 1000) - 1)
+    # each further layer multiplies E[q^2] / E[q]^2 by the second moment of its factor (2/N) chi^2_K,
+    # K ~ Binomial(N, 1/2) live units: E[K (K + 2)] (2/N)^2, summed here over K exactly
+    from scipy.stats import binom
+
+    for n in (1, 3, 10):
+        k = np.arange(n + 1)
+        moment = float(np.sum(binom.pmf(k, n, 0.5) * k * (k + 2))) * (2 / n) ** 2
+        ratio = 1 + sig.relu_length_fluctuations(np.arange(1, 6), n)
+        np.testing.assert_allclose(ratio[1:] / ratio[:-1], moment, rtol=1e-12)
+    # the first layer (input and read-out factors) at width 2, where 1 + 3/(N+2) and 1 + 2/N are far
+    # from 1: 100000 networks, the standard error of the ratio from 20 batches
+    q = random_networks.propagate(
+        1.0, 0.0, math.sqrt(2.0), 0.0, depth=1, width=2, activation="relu", num_models=100_000, seed=5
+    ).q[:, 1]
+    batches = q.reshape(20, -1)
+    se = np.std(batches.var(1) / batches.mean(1) ** 2) / math.sqrt(20)
+    assert abs(q.var() / q.mean() ** 2 - sig.relu_length_fluctuations(1, 2)) < 5 * se and se < 0.05
+    # and about 5 l / N for 1 << l << N
+    assert sig.relu_length_fluctuations(20, 10**6) * 10**6 == pytest.approx(5 * 20, rel=1e-3)
 
 
 def test_propagate_starts_from_the_stated_inputs() -> None:

@@ -53,8 +53,7 @@ def test_dln_depth_examples():
     # Rank-r truth with all widths equal to r: every layer invertible, regular count r^2 per layer... the
     # product manifold has dimension r^2, so lambda = r (H_1 + H_out) / 2 - r^2 / 2 = r^2 / 2.
     assert learning_coefficient_dln([3, 3, 3, 3], 3) == 4.5
-    # Deep zero truth, 1-d in/out: K = (prod w)^2 -> lambda = 1/2 for any depth.
-    assert learning_coefficient_dln([1, 1, 1, 1, 1], 0) == 0.5
+    # (Deep zero truth with 1-d layers, lambda = 1/2 for any depth: test_multiplicities, depths 1 to 5.)
     # Lambda is positive and at most half the parameter count (the regular bound).
     for widths in ([5, 4, 3, 6], [2, 7, 7, 2], [3, 3, 3, 3, 3]):
         d = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))

@@ -49,12 +49,22 @@ def _as_means(m: Any) -> np.ndarray:
 
 
 def pgf(s: Any, m: Any, offspring: str = "poisson") -> Any:
-    """The offspring generating function ``f(s) = E[s^k]`` (``exp(m (s-1))`` for Poisson; chapter 2)."""
+    """The offspring generating function ``f(s) = E[s^k]`` (chapter 2).
+
+    ``exp(m (s-1))`` for Poisson (any real ``s``); ``1 / (1 + m (1 - s))`` for geometric, whose series
+    converges only for ``|s| < 1 + 1/m``.
+    """
     offspring = check_choice("offspring", offspring, OFFSPRING)
     s_arr = check_array("s", s)
     m_arr = _as_means(m)
     if offspring == "poisson":
         return float_or_array(np.exp(m_arr * (s_arr - 1.0)), s, m)
+    outside = np.abs(s_arr) * m_arr >= 1.0 + m_arr
+    if np.any(outside):
+        bad = np.broadcast_to(s_arr, outside.shape)[outside]
+        raise ValueError(
+            f"s must satisfy |s| < 1 + 1/m for geometric offspring (E[s^k] diverges there), got s = {bad[0]:g}"
+        )
     return float_or_array(1.0 / (1.0 + m_arr * (1.0 - s_arr)), s, m)
 
 

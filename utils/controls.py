@@ -42,7 +42,7 @@ from PIL import Image
 
 from ._validate import check_callable
 
-__all__ = ["COLOURS", "MAX_FRAMES", "Explorer", "Slider", "explore", "render_frame"]
+__all__ = ["COLOURS", "MAX_FRAMES", "Explorer", "Slider", "explore"]
 
 #: Most frames one control may draw (a chapter page, with its images, stays under 8 MB).
 MAX_FRAMES: int = 200
@@ -98,7 +98,7 @@ def _label_html(text: str) -> str:
     return re.sub(r"_\{?([A-Za-z0-9]+)\}?", r"<sub>\1</sub>", html.escape(text))
 
 
-def render_frame(fig: plt.Figure) -> str:
+def _render_frame(fig: plt.Figure) -> str:
     """The figure as a palette PNG at the book's resolution (``savefig.dpi``), base64-encoded."""
     fig.set_dpi(mpl.rcParams["savefig.dpi"])
     canvas = FigureCanvasAgg(fig)
@@ -268,7 +268,7 @@ def explore(draw: Callable[..., plt.Figure | None], *, alt: str, **controls: Sli
             raise TypeError(f"draw must return a matplotlib Figure (or None), got {type(fig).__name__}")
         try:
             frame_size = tuple(int(round(v * mpl.rcParams["figure.dpi"])) for v in fig.get_size_inches())
-            frames.append(render_frame(fig))
+            frames.append(_render_frame(fig))
         finally:
             plt.close(fig)  # closed, so Jupyter shows no inline copy of each frame
         if size is None:

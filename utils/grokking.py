@@ -253,7 +253,8 @@ def train_modular(
         raise TypeError(f"model must be a utils.grokking.ModularMLP, got {type(model).__name__}")
     m, p = model.num_models, model.p
     if not isinstance(data, (list, tuple)) or len(data) != m:
-        raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {type(data).__name__}")
+        got = f"{len(data)}" if isinstance(data, (list, tuple)) else type(data).__name__
+        raise ValueError(f"data must be a list of {m} (train, test) pairs, one per network, got {got}")
     steps = check_int("steps", steps, minimum=1)
     lrs = _per_model("lr", lr, m)
     if np.any(lrs <= 0):

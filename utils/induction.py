@@ -5,7 +5,7 @@
   predictable only by finding the previous occurrence of the current token in the context.
 - :class:`AttentionOnlyTransformer` holds ``num_models`` independent attention-only transformers
   whose parameters are stacked on a leading axis, so several seeds train in one tensor.
-- The scores read a head's role: :func:`previous_token_score`, :func:`prefix_matching_score`,
+- The scores read a head's role: the previous-token score, :func:`prefix_matching_score`,
   :func:`copying_score`; :func:`in_context_score` is the behavioural measure (late minus early loss).
 - :func:`induction_circuit` builds the two-head induction circuit by hand; :func:`train_induction`
   trains all models at once on fresh sequences and records the loss and the scores.
@@ -31,7 +31,6 @@ __all__ = [
     "in_context_score",
     "induction_circuit",
     "prefix_matching_score",
-    "previous_token_score",
     "train_induction",
 ]
 
@@ -148,7 +147,8 @@ class AttentionOnlyTransformer(nn.Module):
 
     def _check_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.int64:
-            raise TypeError(f"tokens must be an int64 tensor, got {type(tokens).__name__}")
+            got = f"dtype {tokens.dtype}" if isinstance(tokens, torch.Tensor) else type(tokens).__name__
+            raise TypeError(f"tokens must be an int64 tensor (token ids), got {got}")
         if tokens.ndim == 2:
             tokens = tokens.expand(self.num_models, *tokens.shape)
         if tokens.ndim != 3 or tokens.shape[0] != self.num_models or not 1 <= tokens.shape[2] <= self.seq_len:
@@ -197,7 +197,7 @@ class AttentionOnlyTransformer(nn.Module):
         return torch.einsum("svd,slhde,slhef,sfw->slhvw", self.W_E, self.W_V, self.W_O, self.W_U)
 
 
-def previous_token_score(patterns: torch.Tensor) -> torch.Tensor:
+def _previous_token_score(patterns: torch.Tensor) -> torch.Tensor:
     """Mean attention from position ``t`` to ``t - 1`` (``t >= 1``), per head: ``[..., B, T, T]`` -> ``[...]``."""
     if patterns.ndim < 3 or patterns.shape[-1] != patterns.shape[-2] or patterns.shape[-1] < 2:
         raise ValueError(f"patterns must have shape [..., B, T, T] with T >= 2, got {tuple(patterns.shape)}")
@@ -307,7 +307,7 @@ def evaluate_heads(model: AttentionOnlyTransformer, tokens: torch.Tensor) -> dic
     loss = torch.nn.functional.cross_entropy(logits[:, :, :-1].reshape(-1, V), target.reshape(-1), reduction="none")
     return {
         "position_loss": loss.view(S, B, T - 1).mean(1),
-        "previous_token": previous_token_score(patterns),
+        "previous_token": _previous_token_score(patterns),
         "prefix_matching": prefix_matching_score(patterns, tokens),
         "copying": copying_score(model.ov_circuits()),
     }
