@@ -425,6 +425,20 @@ def test_sample_rejects_bad_input(kwargs: dict, error: type, match: str) -> None
         ising.sample(args.pop("L"), args.pop("T"), **args)
 
 
+def test_sample_accepts_the_course_plans_names() -> None:
+    # COURSE_PLAN.md lists sample(L, T, *, n_samples, burnin, ...): the same chain as num_samples/num_burnin.
+    new = ising.sample(8, [2.0, 3.0], num_samples=3, num_burnin=5, seed=4)
+    old = ising.sample(8, [2.0, 3.0], n_samples=3, burnin=5, seed=4)
+    assert old.shape == (2, 3, 8, 8)
+    np.testing.assert_array_equal(old, new)
+    obs = ising.sample_observables(8, 2.0, n_samples=3, burnin=5, seed=4)
+    np.testing.assert_allclose(obs.m, ising.magnetization(ising.sample(8, 2.0, num_samples=3, num_burnin=5, seed=4)))
+    with pytest.raises(TypeError, match=r"^pass num_samples or its older name n_samples, not both"):
+        ising.sample(8, 2.0, num_samples=3, n_samples=3, num_burnin=1)
+    with pytest.raises(TypeError, match=r"^sample\(\) missing the keyword argument num_burnin"):
+        ising.sample(8, 2.0, num_samples=3)
+
+
 def _transfer_matrix_energy(L: int, T: float) -> float:
     """Exact energy per spin of the periodic L x L lattice from its row-to-row transfer matrix (2^L states).
 

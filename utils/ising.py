@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -156,23 +157,43 @@ class _Chain:
             wolff_sweeps(self.spins, self.thresholds, self.states, num_sweeps, self.stack, self.clusters)
 
 
+def _counts(num_samples: Any, num_burnin: Any, n_samples: Any, burnin: Any) -> tuple[Any, Any]:
+    """Resolve ``num_samples``/``num_burnin`` and their older names ``n_samples``/``burnin`` (one of each pair)."""
+    out = []
+    for name, value, old, old_value in (
+        ("num_samples", num_samples, "n_samples", n_samples),
+        ("num_burnin", num_burnin, "burnin", burnin),
+    ):
+        if value is not None and old_value is not None:
+            raise TypeError(f"pass {name} or its older name {old}, not both")
+        if value is None and old_value is None:
+            raise TypeError(f"sample() missing the keyword argument {name}")
+        out.append(old_value if value is None else value)
+    return out[0], out[1]
+
+
 def sample(
     L: int,
     T: float | Sequence[float] | np.ndarray,
     *,
-    num_samples: int,
-    num_burnin: int,
+    num_samples: int | None = None,
+    num_burnin: int | None = None,
     thin: int = 1,
     algorithm: str = "metropolis",
     seed: int = 0,
     start: str = "ordered",
+    n_samples: int | None = None,
+    burnin: int | None = None,
 ) -> np.ndarray:
     """Equilibrium spin configurations, shape ``(len(T), num_samples, L, L)``, int8 values +-1 (chapter 3).
 
     ``num_burnin`` sweeps are discarded, then a configuration is kept every ``thin`` sweeps. A
     scalar ``T`` gives a leading axis of length 1. ``start="ordered"`` starts every chain from
     all spins +1 (no metastable stripes below ``T_C``); ``"random"`` from independent +-1 spins.
+    ``n_samples`` and ``burnin`` are the course plan's older names of ``num_samples`` and
+    ``num_burnin``, accepted as well.
     """
+    num_samples, num_burnin = _counts(num_samples, num_burnin, n_samples, burnin)
     chain = _Chain(
         L, T, num_samples=num_samples, num_burnin=num_burnin, thin=thin, algorithm=algorithm, seed=seed, start=start
     )
@@ -198,12 +219,14 @@ def sample_observables(
     L: int,
     T: float | Sequence[float] | np.ndarray,
     *,
-    num_samples: int,
-    num_burnin: int,
+    num_samples: int | None = None,
+    num_burnin: int | None = None,
     thin: int = 1,
     algorithm: str = "metropolis",
     seed: int = 0,
     start: str = "ordered",
+    n_samples: int | None = None,
+    burnin: int | None = None,
 ) -> Observables:
     """Like :func:`sample` but keeps only ``|m|`` and the energy per spin of each sample (chapter 3).
 
@@ -211,6 +234,7 @@ def sample_observables(
     runs on big lattices; the same arguments give the same numbers as applying
     :func:`magnetization` and :func:`energy` to :func:`sample`'s output.
     """
+    num_samples, num_burnin = _counts(num_samples, num_burnin, n_samples, burnin)
     chain = _Chain(
         L, T, num_samples=num_samples, num_burnin=num_burnin, thin=thin, algorithm=algorithm, seed=seed, start=start
     )
