@@ -3,7 +3,7 @@
 Run as a script with the standard library only (``python -I -S launcher.py ...``), before any
 code of the submission exists in the process::
 
-    launcher.py --uid U --gid G --memory BYTES --cpu SECONDS \
+    launcher.py --uid U --gid G --memory BYTES --cpu SECONDS \\
         --processes N --file-size BYTES -- CMD...
 
 Limits are set soft = hard, so the kernel cannot raise them again: address space (memory),
