@@ -15,7 +15,8 @@ with ``a`` in R^2, ``b`` in R^2 (the 2x1 layer), ``C`` 2x2, whitened inputs, so
 
 MALA leaves the posterior invariant, so started from exact draws its expectation is the target;
 the quantiles show how it gets there: most chains sit below the target and a rare chain far
-above it (bench/README.md).
+above it. The last line shows why: the highest chains accept no proposal, at points where the
+potential is far stiffer than the step can follow (bench/README.md).
 
     .venv/bin/python bench/llc_bottleneck.py --start origin --steps 64000 --chains 256 --seed 2
     .venv/bin/python bench/llc_bottleneck.py --start posterior --steps 16000 --chains 256
@@ -69,6 +70,7 @@ def main() -> None:
         w = prior[rng.choice(len(prior), args.chains, p=weight)]
     loss, u, grad = potential(w)
     total, count, accepted = np.zeros(args.chains), 0, 0.0
+    accepted_per_chain = np.zeros(args.chains)
     for t in range(args.steps):
         z = rng.standard_normal(w.shape)
         new = w - 0.5 * STEP * grad + math.sqrt(STEP) * z
@@ -82,6 +84,7 @@ def main() -> None:
             total += NBETA * loss
             count += 1
             accepted += keep.mean()
+            accepted_per_chain += keep
     per_chain = total / count
     se = per_chain.std() / math.sqrt(args.chains)
     q = np.quantile(per_chain, [0.1, 0.5, 0.9])
@@ -90,6 +93,25 @@ def main() -> None:
         f"{accepted / count:.2f}): {per_chain.mean():.4f} ± {se:.4f}; per-chain means: 10 %, 50 %, 90 % "
         f"quantiles {q[0]:.3f}, {q[1]:.3f}, {q[2]:.3f}, largest {per_chain.max():.3f}"
     )
+    top = np.argsort(per_chain)[::-1][:3]
+    median = np.argsort(per_chain)[args.chains // 2]
+    print(
+        f"the 3 highest chains: means {np.round(per_chain[top], 3).tolist()}, acceptance "
+        f"{np.round(accepted_per_chain[top] / count, 3).tolist()}, largest curvature of U at their last state "
+        f"{[round(largest_curvature(w[i])) for i in top]}; median chain {largest_curvature(w[median]):.0f}; "
+        f"a MALA step is stable below about 4 / step = {4 / STEP:.0f}"
+    )
+
+
+def largest_curvature(w: np.ndarray) -> float:
+    """Largest eigenvalue of the Hessian of ``U`` at one point (central differences of the gradient)."""
+    h, hess = 1e-5, np.zeros((8, 8))
+    for k in range(8):
+        e = np.zeros(8)
+        e[k] = h
+        hess[k] = (potential((w + e)[None])[2][0] - potential((w - e)[None])[2][0]) / (2 * h)
+
+    return float(np.linalg.eigvalsh((hess + hess.T) / 2).max())
 
 
 if __name__ == "__main__":
